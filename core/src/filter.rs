@@ -1,0 +1,382 @@
+//! Adaptive noise filtering of the vehicle-frame acceleration.
+//!
+//! Two filters run side by side on the three axes:
+//! - a Butterworth biquad low-pass (cut-off [`FilterConfig::lowpass_cutoff_hz`],
+//!   2 Hz by default; vehicle manoeuvres live below about 2 Hz), whose
+//!   coefficients follow the measured sample rate;
+//! - a Kalman filter with a constant-jerk model per axis (state: acceleration
+//!   and jerk), whose measurement noise is the noise measured in the last
+//!   window, so it smooths harder the noisier the data.
+//!
+//! A per-window noise estimate (half the mean squared sample-to-sample
+//! difference, which is the white-noise variance and is blind to the slow
+//! manoeuvres themselves) selects which output is used: the low-pass for clean
+//! data, the Kalman filter for noisy data (motorcycles, a phone in a hand or a
+//! pocket). Hysteresis (two thresholds and a number of consecutive windows)
+//! keeps the choice from flapping.
+//!
+//! Cost per sample: about 60 floating-point operations for both filters on all
+//! three axes. Configuration ([`FilterConfig`]) is separate from state
+//! ([`AdaptiveFilter`]); one configuration serves all three axes.
+
+use biquad::{Biquad, Coefficients, DirectForm1, Hertz, Q_BUTTERWORTH_F32, Type};
+
+use crate::ConfigError;
+
+/// Which filter currently provides the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FilterMode {
+    /// Biquad low-pass: clean data.
+    LowPass,
+    /// Kalman filter: noisy data.
+    Kalman,
+}
+
+/// Filter configuration. Defaults are documented on each field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilterConfig {
+    /// Low-pass cut-off in Hz. Default 2.0. Clamped to 40 % of the sample rate.
+    pub lowpass_cutoff_hz: f32,
+    /// Kalman process noise: spectral density of the jerk's rate of change,
+    /// (m/s^3)^2 per Hz. Default 20: at 100 Hz and 1 m/s^2 noise the filter's
+    /// bandwidth is about 1 Hz.
+    pub kalman_jerk_psd: f32,
+    /// Noise (standard deviation, m/s^2) above which the Kalman filter takes
+    /// over. Default 0.6.
+    pub noise_enter_kalman_mps2: f32,
+    /// Noise below which the low-pass takes over again. Default 0.35; must be
+    /// below `noise_enter_kalman_mps2` (the hysteresis band).
+    pub noise_leave_kalman_mps2: f32,
+    /// Consecutive windows beyond a threshold needed to switch. Default 2.
+    pub windows_to_switch: u8,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        Self {
+            lowpass_cutoff_hz: 2.0,
+            kalman_jerk_psd: 20.0,
+            noise_enter_kalman_mps2: 0.6,
+            noise_leave_kalman_mps2: 0.35,
+            windows_to_switch: 2,
+        }
+    }
+}
+
+impl FilterConfig {
+    /// Checks that every value is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.lowpass_cutoff_hz.is_finite()
+            && self.lowpass_cutoff_hz > 0.05
+            && self.lowpass_cutoff_hz <= 20.0)
+        {
+            return Err(ConfigError::new(
+                "filter.lowpass_cutoff_hz",
+                "must be in (0.05, 20] Hz",
+            ));
+        }
+        if !(self.kalman_jerk_psd.is_finite() && self.kalman_jerk_psd > 0.0) {
+            return Err(ConfigError::new(
+                "filter.kalman_jerk_psd",
+                "must be positive",
+            ));
+        }
+        if !(self.noise_leave_kalman_mps2.is_finite() && self.noise_leave_kalman_mps2 > 0.0) {
+            return Err(ConfigError::new(
+                "filter.noise_leave_kalman_mps2",
+                "must be positive",
+            ));
+        }
+        if !(self.noise_enter_kalman_mps2.is_finite()
+            && self.noise_enter_kalman_mps2 > self.noise_leave_kalman_mps2)
+        {
+            return Err(ConfigError::new(
+                "filter.noise_enter_kalman_mps2",
+                "must be greater than noise_leave_kalman_mps2",
+            ));
+        }
+        if self.windows_to_switch == 0 {
+            return Err(ConfigError::new(
+                "filter.windows_to_switch",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Smallest measurement variance the Kalman filter assumes, (m/s^2)^2.
+const MIN_MEASUREMENT_VAR: f32 = 1e-4;
+
+/// Filter state for three axes. Fixed size, no allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct AdaptiveFilter {
+    cfg: FilterConfig,
+    lowpass: [DirectForm1<f32>; 3],
+    lowpass_fs_hz: f32,
+    // Kalman: per-axis state [accel, jerk]; covariance shared by the axes
+    // because they see the same dt, process and measurement noise.
+    kf_x: [[f32; 2]; 3],
+    kf_p: [f32; 3], // [p00, p01, p11]
+    kf_r: f32,
+    primed: bool,
+    mode: FilterMode,
+    streak: u8,
+    // Noise window accumulators.
+    last_input: [f32; 3],
+    diff_sq_sum: f32,
+    diff_n: u32,
+    last_noise_mps2: f32,
+}
+
+fn lowpass_coefficients(cutoff_hz: f32, fs_hz: f32) -> Coefficients<f32> {
+    let f0 = cutoff_hz.min(0.4 * fs_hz).max(0.01);
+    let made = Hertz::<f32>::from_hz(fs_hz)
+        .and_then(|fs| Hertz::<f32>::from_hz(f0).map(|f0| (fs, f0)))
+        .and_then(|(fs, f0)| {
+            Coefficients::<f32>::from_params(Type::LowPass, fs, f0, Q_BUTTERWORTH_F32)
+        });
+    // from_params only fails for f0 >= fs/2 or a negative frequency, both
+    // excluded above; fall back to a pass-through rather than panic.
+    made.unwrap_or(Coefficients {
+        a1: 0.0,
+        a2: 0.0,
+        b0: 1.0,
+        b1: 0.0,
+        b2: 0.0,
+    })
+}
+
+impl AdaptiveFilter {
+    /// A filter for the given (validated) configuration, tuned for `fs_hz`.
+    pub fn new(cfg: FilterConfig, fs_hz: f32) -> Self {
+        let c = lowpass_coefficients(cfg.lowpass_cutoff_hz, fs_hz);
+        Self {
+            cfg,
+            lowpass: [DirectForm1::new(c); 3],
+            lowpass_fs_hz: fs_hz,
+            kf_x: [[0.0; 2]; 3],
+            kf_p: [1.0, 0.0, 1.0],
+            kf_r: 0.01,
+            primed: false,
+            mode: FilterMode::LowPass,
+            streak: 0,
+            last_input: [0.0; 3],
+            diff_sq_sum: 0.0,
+            diff_n: 0,
+            last_noise_mps2: 0.0,
+        }
+    }
+
+    /// The filter currently selected.
+    pub fn mode(&self) -> FilterMode {
+        self.mode
+    }
+
+    /// Noise (standard deviation, m/s^2) measured in the last closed window.
+    pub fn last_noise_mps2(&self) -> f32 {
+        self.last_noise_mps2
+    }
+
+    /// Forgets the signal history (after a gap), keeping the mode.
+    pub fn reset(&mut self) {
+        for lp in &mut self.lowpass {
+            lp.reset_state();
+        }
+        self.primed = false;
+        self.diff_sq_sum = 0.0;
+        self.diff_n = 0;
+    }
+
+    /// Retunes the low-pass when the sample rate moved by more than 10 %.
+    pub fn set_rate(&mut self, fs_hz: f32) {
+        if (fs_hz - self.lowpass_fs_hz).abs() > 0.1 * self.lowpass_fs_hz {
+            let c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
+            for lp in &mut self.lowpass {
+                lp.update_coefficients(c);
+            }
+            self.lowpass_fs_hz = fs_hz;
+        }
+    }
+
+    /// Filters one sample taken `dt_s` after the previous one; returns the
+    /// output of the selected filter.
+    pub fn run(&mut self, x: [f32; 3], dt_s: f32) -> [f32; 3] {
+        if !self.primed {
+            // Start both filters at the first value instead of zero, so the
+            // output has no start-up transient.
+            for (axis, lp) in self.lowpass.iter_mut().enumerate() {
+                for _ in 0..64 {
+                    lp.run(x[axis]);
+                }
+                self.kf_x[axis] = [x[axis], 0.0];
+            }
+            self.kf_p = [self.kf_r, 0.0, 1.0];
+            self.last_input = x;
+            self.primed = true;
+        }
+        let d = [
+            x[0] - self.last_input[0],
+            x[1] - self.last_input[1],
+            x[2] - self.last_input[2],
+        ];
+        self.diff_sq_sum += d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        self.diff_n += 1;
+        self.last_input = x;
+
+        let lp = [
+            self.lowpass[0].run(x[0]),
+            self.lowpass[1].run(x[1]),
+            self.lowpass[2].run(x[2]),
+        ];
+        let kf = self.kalman_step(x, dt_s);
+        match self.mode {
+            FilterMode::LowPass => lp,
+            FilterMode::Kalman => kf,
+        }
+    }
+
+    fn kalman_step(&mut self, z: [f32; 3], dt: f32) -> [f32; 3] {
+        let q = self.cfg.kalman_jerk_psd;
+        let [p00, p01, p11] = self.kf_p;
+        // Predict: F = [[1, dt], [0, 1]], Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]].
+        let dt2 = dt * dt;
+        let pp00 = p00 + 2.0 * dt * p01 + dt2 * p11 + q * dt2 * dt / 3.0;
+        let pp01 = p01 + dt * p11 + q * dt2 / 2.0;
+        let pp11 = p11 + q * dt;
+        // Update with H = [1, 0].
+        let s = pp00 + self.kf_r;
+        let k0 = pp00 / s;
+        let k1 = pp01 / s;
+        self.kf_p = [(1.0 - k0) * pp00, (1.0 - k0) * pp01, pp11 - k1 * pp01];
+        let mut out = [0.0; 3];
+        for axis in 0..3 {
+            let [a, j] = self.kf_x[axis];
+            let a_pred = a + dt * j;
+            let innov = z[axis] - a_pred;
+            self.kf_x[axis] = [a_pred + k0 * innov, j + k1 * innov];
+            out[axis] = self.kf_x[axis][0];
+        }
+        out
+    }
+
+    /// Closes a noise window: updates the noise estimate, the Kalman
+    /// measurement noise and (with hysteresis) the mode.
+    pub fn end_window(&mut self) {
+        if self.diff_n < 4 {
+            return;
+        }
+        // Per-axis variance of white noise = E[diff^2] / 2, averaged over 3 axes.
+        let var = self.diff_sq_sum / (self.diff_n as f32 * 6.0);
+        self.diff_sq_sum = 0.0;
+        self.diff_n = 0;
+        let noise = libm::sqrtf(var);
+        self.last_noise_mps2 = noise;
+        self.kf_r = var.max(MIN_MEASUREMENT_VAR);
+        let beyond = match self.mode {
+            FilterMode::LowPass => noise > self.cfg.noise_enter_kalman_mps2,
+            FilterMode::Kalman => noise < self.cfg.noise_leave_kalman_mps2,
+        };
+        if beyond {
+            self.streak = self.streak.saturating_add(1);
+            if self.streak >= self.cfg.windows_to_switch {
+                self.mode = match self.mode {
+                    FilterMode::LowPass => FilterMode::Kalman,
+                    FilterMode::Kalman => FilterMode::LowPass,
+                };
+                self.streak = 0;
+            }
+        } else {
+            self.streak = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-noise in [-1, 1] (xorshift), so tests need no RNG crate.
+    struct Noise(u32);
+    impl Noise {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            (self.0 as f32 / u32::MAX as f32) * 2.0 - 1.0
+        }
+    }
+
+    fn run_windows(f: &mut AdaptiveFilter, amp: f32, seconds: usize, fs: usize) -> [f32; 3] {
+        let mut n = Noise(12345);
+        let mut out = [0.0; 3];
+        for _ in 0..seconds {
+            for _ in 0..fs {
+                let v = 1.0 + amp * n.next();
+                out = f.run([v, -v, 0.5 * v], 1.0 / fs as f32);
+            }
+            f.end_window();
+        }
+        out
+    }
+
+    #[test]
+    fn clean_data_uses_lowpass_noisy_data_uses_kalman_with_hysteresis() {
+        let mut f = AdaptiveFilter::new(FilterConfig::default(), 100.0);
+        run_windows(&mut f, 0.1, 5, 100);
+        assert_eq!(f.mode(), FilterMode::LowPass);
+        // Uniform noise of amplitude 2 has std 1.15: Kalman.
+        run_windows(&mut f, 2.0, 1, 100);
+        assert_eq!(f.mode(), FilterMode::LowPass, "one window must not switch");
+        run_windows(&mut f, 2.0, 2, 100);
+        assert_eq!(f.mode(), FilterMode::Kalman);
+        // Inside the hysteresis band (std ~0.52): stays Kalman.
+        run_windows(&mut f, 0.9, 5, 100);
+        assert_eq!(f.mode(), FilterMode::Kalman);
+        run_windows(&mut f, 0.1, 3, 100);
+        assert_eq!(f.mode(), FilterMode::LowPass);
+    }
+
+    #[test]
+    fn both_filters_converge_to_a_constant_and_reduce_noise() {
+        for amp in [0.1f32, 2.0] {
+            let mut f = AdaptiveFilter::new(FilterConfig::default(), 50.0);
+            let out = run_windows(&mut f, amp, 10, 50);
+            // Output noise well below input noise (uniform std = amp / sqrt 3).
+            assert!((out[0] - 1.0).abs() < 0.5 * amp, "{amp}: {out:?}");
+            assert!((out[1] + 1.0).abs() < 0.5 * amp, "{amp}: {out:?}");
+        }
+    }
+
+    #[test]
+    fn lowpass_follows_the_sample_rate() {
+        // A 10 Hz sine is attenuated by the 2 Hz low-pass at 100 Hz and at
+        // 25 Hz sampling, once the coefficients follow the rate.
+        for fs in [100.0f32, 25.0] {
+            let mut f = AdaptiveFilter::new(FilterConfig::default(), 200.0);
+            f.set_rate(fs);
+            let mut peak: f32 = 0.0;
+            let n = (fs * 10.0) as usize;
+            for i in 0..n {
+                let t = i as f32 / fs;
+                let x = libm::sinf(2.0 * core::f32::consts::PI * 3.0 * t);
+                let y = f.run([x, 0.0, 0.0], 1.0 / fs);
+                if i > n / 2 {
+                    peak = peak.max(y[0].abs());
+                }
+            }
+            // Butterworth 2nd order at 1.5 x cut-off: |H| = 1/sqrt(1 + 1.5^4) = 0.41.
+            assert!(peak < 0.5, "fs {fs}: peak {peak}");
+        }
+    }
+
+    #[test]
+    fn invalid_configuration_is_named() {
+        let cfg = FilterConfig {
+            noise_enter_kalman_mps2: 0.2,
+            ..FilterConfig::default()
+        };
+        let e = cfg.validate().err();
+        assert_eq!(e.map(|e| e.field), Some("filter.noise_enter_kalman_mps2"));
+    }
+}

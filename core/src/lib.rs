@@ -1,0 +1,58 @@
+//! # safelane-core
+//!
+//! The phone-side signal chain of safelane, `#![no_std]` without `alloc`:
+//! IMU samples and GPS fixes in, vehicle-frame acceleration and orientation out.
+//!
+//! - [`input`]: sample types, validation, rejection counts;
+//! - [`orientation`]: phone-to-vehicle rotation (tilt from gravity, heading by
+//!   PCA with the sign from GPS, gyroscope or standstills), move detection;
+//! - [`filter`]: adaptive noise filtering (biquad low-pass or Kalman);
+//! - [`pipeline`]: the streaming chain that ties them together.
+//!
+//! Units are SI and carried in names (`t_s`, `accel_mps2`, `gyro_rps`).
+//! Vehicle axes: x forward, y left, z up. Phone axes and sign conventions are
+//! Android's (specific force: a phone face-up at rest reads z = +9.81).
+//!
+//! ```
+//! use safelane_core::{ImuSample, Pipeline, PipelineConfig};
+//! let mut p = Pipeline::new(PipelineConfig::car()).expect("valid defaults");
+//! let out = p.push_imu(&ImuSample { t_s: 0.0, accel_mps2: [0.0, 0.0, 9.81], gyro_rps: None });
+//! assert!(out.is_ok());
+//! assert!(!p.orientation().is_known());
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod filter;
+pub mod input;
+pub mod math;
+pub mod orientation;
+pub mod pipeline;
+
+pub use filter::{AdaptiveFilter, FilterConfig, FilterMode};
+pub use input::{GpsFix, ImuSample, InputCounts, Rejection, STANDARD_GRAVITY_MPS2};
+pub use orientation::{HeadingSource, Orientation, OrientationConfig, OrientationState};
+pub use pipeline::{Pipeline, PipelineConfig, VehicleProfile, VehicleSample};
+
+/// A configuration value that cannot be used: names the field and the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path of the offending field, e.g. `filter.lowpass_cutoff_hz`.
+    pub field: &'static str,
+    /// What the field must be.
+    pub rule: &'static str,
+}
+
+impl ConfigError {
+    pub(crate) const fn new(field: &'static str, rule: &'static str) -> Self {
+        Self { field, rule }
+    }
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "invalid configuration: {} {}", self.field, self.rule)
+    }
+}
+
+impl core::error::Error for ConfigError {}

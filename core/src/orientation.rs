@@ -1,0 +1,1013 @@
+//! Orientation estimation: the rotation from phone axes to vehicle axes
+//! (x forward, y left, z up).
+//!
+//! The estimator never integrates the gyroscope into an attitude; it works on
+//! short statistics windows:
+//!
+//! - **Tilt (roll, pitch).** In a *quiet* block (low accelerometer spread, no
+//!   turning on the gyroscope, steady GPS speed and bearing when GPS is there)
+//!   the mean specific force is gravity's reaction, i.e. the vehicle's "up". An
+//!   exponential average over quiet blocks gives the up vector `u` in phone
+//!   axes.
+//! - **Heading (yaw).** The forward axis is the principal component (PCA) of the
+//!   horizontal acceleration `h = reject(f - g u, u)` in windows where the
+//!   vehicle brakes or accelerates in a straight line. PCA gives an axis; its
+//!   sign comes from
+//!   1. the GPS speed change (correlation of `h` with dv/dt) when GPS is there;
+//!   2. otherwise the gyroscope: in a turn the centripetal acceleration points
+//!      to the side the vehicle turns to (`a_y = v * yaw_rate`, `v > 0`), which
+//!      fixes the left axis and so the forward one;
+//!   3. otherwise standstills: the engine-idle vibration of a stopped vehicle is
+//!      much lower than road vibration, so the acceleration just before a
+//!      standstill is a deceleration and the one just after it an acceleration.
+//!
+//!   Each source has its own confidence; the weaker sources need more evidence.
+//! - **Re-estimation.** Evidence is forgotten exponentially (time constant
+//!   [`OrientationConfig::heading_tau_s`]) so a slowly drifting phone (cup
+//!   holder) is tracked, and the solution is recomputed after every block.
+//! - **Moves.** The phone moving in the vehicle is detected at once by the
+//!   gyroscope (rotation not about the vertical, or about the vertical but not
+//!   matched by the GPS bearing change) or, without gyroscope, by the gravity
+//!   direction settling somewhere new. The estimator then forgets everything
+//!   and reports [`OrientationState::Moved`] until it has a new tilt.
+//!
+//! All state is fixed-size; an update costs a few hundred flops per block and
+//! nothing per sample beyond the accumulation done by the pipeline.
+
+use crate::ConfigError;
+use crate::math::{
+    self, Mat3, Sym3, Vec3, add, angle_between, any_perpendicular, cross, dot, norm, normalize,
+    reject, scale, sub,
+};
+
+/// Where the estimator stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrientationState {
+    /// Nothing known yet: no quiet window seen.
+    Unknown,
+    /// Tilt (the vertical axis) known, heading not yet confident.
+    Estimating,
+    /// Tilt and heading known: vehicle-frame output is meaningful.
+    Locked,
+    /// The phone moved in the vehicle; waiting for a new tilt.
+    Moved,
+}
+
+impl OrientationState {
+    /// Stable lower-case name (`unknown`, `estimating`, `locked`, `moved`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrientationState::Unknown => "unknown",
+            OrientationState::Estimating => "estimating",
+            OrientationState::Locked => "locked",
+            OrientationState::Moved => "moved",
+        }
+    }
+}
+
+/// Which evidence fixed the sign of the forward axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeadingSource {
+    /// No heading yet.
+    None,
+    /// GPS speed changes.
+    Gps,
+    /// Gyroscope yaw rate against centripetal acceleration.
+    Gyro,
+    /// Accelerations into and out of standstills (no GPS, no gyroscope).
+    Standstill,
+}
+
+impl HeadingSource {
+    /// Stable lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadingSource::None => "none",
+            HeadingSource::Gps => "gps",
+            HeadingSource::Gyro => "gyro",
+            HeadingSource::Standstill => "standstill",
+        }
+    }
+}
+
+/// A snapshot of the current orientation estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Orientation {
+    /// Estimator state; only [`OrientationState::Locked`] means the vehicle
+    /// axes are known.
+    pub state: OrientationState,
+    /// Rotation from phone axes to vehicle axes, row-major: `v = R p`. Its rows
+    /// are the vehicle's forward, left and up axes expressed in phone axes.
+    pub rotation: Mat3,
+    /// Z-Y-X Euler angles of `rotation` (`R = Rz(yaw) Ry(pitch) Rx(roll)`), rad.
+    pub roll_rad: f32,
+    /// See `roll_rad`.
+    pub pitch_rad: f32,
+    /// See `roll_rad`. Meaningless unless the heading is known.
+    pub yaw_rad: f32,
+    /// Confidence in the vertical axis, 0..1.
+    pub tilt_confidence: f32,
+    /// Confidence in the forward axis and its sign, 0..1.
+    pub heading_confidence: f32,
+    /// Evidence behind the heading.
+    pub heading_source: HeadingSource,
+}
+
+impl Orientation {
+    /// Overall confidence: the smaller of tilt and heading confidence.
+    pub fn confidence(&self) -> f32 {
+        self.tilt_confidence.min(self.heading_confidence)
+    }
+
+    /// True when vehicle-frame output can be trusted.
+    pub fn is_known(&self) -> bool {
+        self.state == OrientationState::Locked
+    }
+}
+
+/// Orientation estimator configuration. Defaults are for a car; see
+/// [`OrientationConfig::motorcycle`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OrientationConfig {
+    /// Statistics block length in seconds. Default 1.0.
+    pub block_s: f32,
+    /// Largest per-axis accelerometer standard deviation in a quiet block,
+    /// m/s^2. Default 1.2 (car), 3.0 (motorcycle: engine vibration).
+    pub quiet_max_std_mps2: f32,
+    /// Largest mean rotation rate in a quiet block, rad/s. Default 0.06.
+    pub quiet_max_gyro_rps: f32,
+    /// Largest GPS acceleration (2 s difference) in a quiet block, m/s^2. Default 0.4.
+    pub quiet_max_gps_accel_mps2: f32,
+    /// Largest GPS lateral acceleration (speed x bearing rate) in a quiet block, m/s^2. Default 0.6.
+    pub quiet_max_gps_lateral_mps2: f32,
+    /// Time constant of the tilt average over quiet blocks, s. Default 20.
+    pub tilt_tau_s: f32,
+    /// Quiet blocks needed for full tilt confidence. Default 5.
+    pub tilt_blocks_full: u16,
+    /// Smallest GPS acceleration of a longitudinal window, m/s^2. Default 0.5.
+    pub heading_min_accel_mps2: f32,
+    /// Largest lateral acceleration of a longitudinal window, m/s^2. Default 0.8.
+    pub heading_max_lateral_mps2: f32,
+    /// Time constant of heading evidence forgetting, s. Default 120.
+    pub heading_tau_s: f32,
+    /// Longitudinal windows for full axis confidence. Default 6.
+    pub heading_windows_full: f32,
+    /// Heading confidence at which the estimator locks. Default 0.5.
+    pub lock_confidence: f32,
+    /// Gravity direction change (deg) that, held for `moved_blocks` calm
+    /// blocks, means the phone moved. Default 15.
+    pub moved_angle_deg: f32,
+    /// Calm blocks with a changed gravity direction needed. Default 3.
+    pub moved_blocks: u8,
+    /// Phone rotation not about the vertical within one block that means the
+    /// phone moved, deg. Default 50 (car), 75 (motorcycle: lean).
+    pub moved_gyro_deg: f32,
+    /// Mismatch between gyroscope yaw and GPS bearing change within one GPS
+    /// interval that means the phone moved, deg. Default 45.
+    pub moved_yaw_mismatch_deg: f32,
+    /// Largest accelerometer standard deviation of a standstill block, m/s^2. Default 0.08.
+    pub still_max_std_mps2: f32,
+}
+
+impl Default for OrientationConfig {
+    fn default() -> Self {
+        Self {
+            block_s: 1.0,
+            quiet_max_std_mps2: 1.2,
+            quiet_max_gyro_rps: 0.06,
+            quiet_max_gps_accel_mps2: 0.4,
+            quiet_max_gps_lateral_mps2: 0.6,
+            tilt_tau_s: 20.0,
+            tilt_blocks_full: 5,
+            heading_min_accel_mps2: 0.5,
+            heading_max_lateral_mps2: 0.8,
+            heading_tau_s: 120.0,
+            heading_windows_full: 6.0,
+            lock_confidence: 0.5,
+            moved_angle_deg: 15.0,
+            moved_blocks: 3,
+            moved_gyro_deg: 50.0,
+            moved_yaw_mismatch_deg: 45.0,
+            still_max_std_mps2: 0.08,
+        }
+    }
+}
+
+impl OrientationConfig {
+    /// Defaults for a motorcycle: more vibration, and lean is not a move.
+    pub fn motorcycle() -> Self {
+        Self {
+            quiet_max_std_mps2: 3.0,
+            moved_gyro_deg: 75.0,
+            ..Self::default()
+        }
+    }
+
+    /// Checks that every value is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn pos(v: f32, field: &'static str) -> Result<(), ConfigError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::new(field, "must be a positive number"))
+            }
+        }
+        if !(self.block_s.is_finite() && (0.2..=5.0).contains(&self.block_s)) {
+            return Err(ConfigError::new(
+                "orientation.block_s",
+                "must be in [0.2, 5] s",
+            ));
+        }
+        pos(self.quiet_max_std_mps2, "orientation.quiet_max_std_mps2")?;
+        pos(self.quiet_max_gyro_rps, "orientation.quiet_max_gyro_rps")?;
+        pos(
+            self.quiet_max_gps_accel_mps2,
+            "orientation.quiet_max_gps_accel_mps2",
+        )?;
+        pos(
+            self.quiet_max_gps_lateral_mps2,
+            "orientation.quiet_max_gps_lateral_mps2",
+        )?;
+        pos(
+            self.heading_min_accel_mps2,
+            "orientation.heading_min_accel_mps2",
+        )?;
+        pos(
+            self.heading_max_lateral_mps2,
+            "orientation.heading_max_lateral_mps2",
+        )?;
+        pos(
+            self.heading_windows_full,
+            "orientation.heading_windows_full",
+        )?;
+        pos(self.moved_angle_deg, "orientation.moved_angle_deg")?;
+        pos(self.moved_gyro_deg, "orientation.moved_gyro_deg")?;
+        pos(
+            self.moved_yaw_mismatch_deg,
+            "orientation.moved_yaw_mismatch_deg",
+        )?;
+        pos(self.still_max_std_mps2, "orientation.still_max_std_mps2")?;
+        if !(self.tilt_tau_s.is_finite() && self.tilt_tau_s >= self.block_s) {
+            return Err(ConfigError::new(
+                "orientation.tilt_tau_s",
+                "must be at least block_s",
+            ));
+        }
+        if !(self.heading_tau_s.is_finite() && self.heading_tau_s >= 10.0 * self.block_s) {
+            return Err(ConfigError::new(
+                "orientation.heading_tau_s",
+                "must be at least 10 blocks",
+            ));
+        }
+        if self.tilt_blocks_full == 0 {
+            return Err(ConfigError::new(
+                "orientation.tilt_blocks_full",
+                "must be at least 1",
+            ));
+        }
+        if self.moved_blocks == 0 {
+            return Err(ConfigError::new(
+                "orientation.moved_blocks",
+                "must be at least 1",
+            ));
+        }
+        if !(self.lock_confidence.is_finite()
+            && self.lock_confidence > 0.0
+            && self.lock_confidence <= 1.0)
+        {
+            return Err(ConfigError::new(
+                "orientation.lock_confidence",
+                "must be in (0, 1]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Accelerometer and gyroscope statistics of one block, gathered per sample
+/// by the pipeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BlockStats {
+    /// Samples in the block.
+    pub n: u32,
+    /// Sum of specific force, phone axes.
+    pub sum_f: Vec3,
+    /// Sum of squared specific force per axis.
+    pub sum_f2: Vec3,
+    /// Samples that carried a gyroscope reading.
+    pub n_gyro: u32,
+    /// Sum of angular rate.
+    pub sum_w: Vec3,
+    /// Integrated rotation vector, sum of `w * dt`, rad.
+    pub rot: Vec3,
+}
+
+impl BlockStats {
+    /// Adds one sample.
+    #[inline]
+    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
+        self.n += 1;
+        self.sum_f = add(self.sum_f, f);
+        self.sum_f2 = [
+            self.sum_f2[0] + f[0] * f[0],
+            self.sum_f2[1] + f[1] * f[1],
+            self.sum_f2[2] + f[2] * f[2],
+        ];
+        if let Some(w) = w {
+            self.n_gyro += 1;
+            self.sum_w = add(self.sum_w, w);
+            self.rot = add(self.rot, scale(w, dt_s));
+        }
+    }
+
+    fn mean_f(&self) -> Vec3 {
+        scale(self.sum_f, 1.0 / self.n.max(1) as f32)
+    }
+
+    /// Largest per-axis standard deviation.
+    fn max_std(&self) -> f32 {
+        let n = self.n.max(1) as f32;
+        let m = self.mean_f();
+        let mut v: f32 = 0.0;
+        for (s2, mi) in self.sum_f2.iter().zip(m) {
+            v = v.max(s2 / n - mi * mi);
+        }
+        libm::sqrtf(v.max(0.0))
+    }
+
+    fn mean_w(&self) -> Option<Vec3> {
+        (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
+            .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct GpsMemory {
+    t_s: f64,
+    speed_mps: f32,
+    bearing_deg: Option<f32>,
+}
+
+const NO_GPS_AFTER_S: f64 = 3.0;
+const STOP_RING: usize = 3;
+
+/// The orientation estimator. Fixed size, no allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct OrientationEstimator {
+    cfg: OrientationConfig,
+    state: OrientationState,
+    // Tilt.
+    up: Vec3,
+    g_mag: f32,
+    quiet_blocks: u32,
+    init_candidate: Option<Vec3>,
+    /// A calm block waiting for the GPS fix that covers it.
+    pending_quiet: Option<Vec3>,
+    // Heading evidence (phone axes), forgotten exponentially.
+    m_long: Sym3,
+    n_long: f32,
+    c_gps: Vec3,
+    sum_a2: f32,
+    n_gps_long: f32,
+    c_gyro: Vec3,
+    n_turn: f32,
+    // Standstill evidence.
+    ring: [Vec3; STOP_RING],
+    ring_len: usize,
+    moving_blocks: u32,
+    was_still: bool,
+    go_blocks_left: u8,
+    e_go: Vec3,
+    e_stop: Vec3,
+    n_go: f32,
+    n_stop: f32,
+    // GPS.
+    gps: [GpsMemory; 3],
+    gps_len: usize,
+    gps_interval: BlockStats,
+    gps_steady: bool,
+    last_gps_t_s: Option<f64>,
+    // Moves.
+    moved_streak: u8,
+    moves: u32,
+    // Solution.
+    forward: Option<Vec3>,
+    heading_conf: f32,
+    heading_source: HeadingSource,
+    rotation: Mat3,
+}
+
+impl OrientationEstimator {
+    /// A fresh estimator for a validated configuration.
+    pub fn new(cfg: OrientationConfig) -> Self {
+        Self {
+            cfg,
+            state: OrientationState::Unknown,
+            up: [0.0, 0.0, 1.0],
+            g_mag: crate::STANDARD_GRAVITY_MPS2,
+            quiet_blocks: 0,
+            init_candidate: None,
+            pending_quiet: None,
+            m_long: Sym3::default(),
+            n_long: 0.0,
+            c_gps: [0.0; 3],
+            sum_a2: 0.0,
+            n_gps_long: 0.0,
+            c_gyro: [0.0; 3],
+            n_turn: 0.0,
+            ring: [[0.0; 3]; STOP_RING],
+            ring_len: 0,
+            moving_blocks: 0,
+            was_still: false,
+            go_blocks_left: 0,
+            e_go: [0.0; 3],
+            e_stop: [0.0; 3],
+            n_go: 0.0,
+            n_stop: 0.0,
+            gps: [GpsMemory::default(); 3],
+            gps_len: 0,
+            gps_interval: BlockStats::default(),
+            gps_steady: false,
+            last_gps_t_s: None,
+            moved_streak: 0,
+            moves: 0,
+            forward: None,
+            heading_conf: 0.0,
+            heading_source: HeadingSource::None,
+            rotation: math::IDENTITY,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &OrientationConfig {
+        &self.cfg
+    }
+
+    /// Current state.
+    pub fn state(&self) -> OrientationState {
+        self.state
+    }
+
+    /// How many times the phone was seen to move in the vehicle.
+    pub fn moves(&self) -> u32 {
+        self.moves
+    }
+
+    /// Rotation from phone to vehicle axes (see [`Orientation::rotation`]).
+    #[inline]
+    pub fn rotation(&self) -> &Mat3 {
+        &self.rotation
+    }
+
+    /// Measured gravity magnitude in m/s^2 (absorbs the accelerometer's scale error).
+    #[inline]
+    pub fn gravity_mps2(&self) -> f32 {
+        self.g_mag
+    }
+
+    /// The current estimate.
+    pub fn orientation(&self) -> Orientation {
+        let (roll, pitch, yaw) = math::euler_from_rotation(&self.rotation);
+        let tilt_conf = if self.tilt_known() {
+            (self.quiet_blocks as f32 / self.cfg.tilt_blocks_full as f32).min(1.0)
+        } else {
+            0.0
+        };
+        Orientation {
+            state: self.state,
+            rotation: self.rotation,
+            roll_rad: roll,
+            pitch_rad: pitch,
+            yaw_rad: yaw,
+            tilt_confidence: tilt_conf,
+            heading_confidence: self.heading_conf,
+            heading_source: self.heading_source,
+        }
+    }
+
+    fn tilt_known(&self) -> bool {
+        self.quiet_blocks > 0
+    }
+
+    /// Adds one IMU sample to the current GPS interval.
+    #[inline]
+    pub fn add_to_gps_interval(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
+        self.gps_interval.add(f, w, dt_s);
+    }
+
+    /// Forgets all evidence (after a move).
+    fn forget(&mut self) {
+        let cfg = self.cfg;
+        let moves = self.moves;
+        let gps = (self.gps, self.gps_len, self.last_gps_t_s);
+        *self = Self::new(cfg);
+        self.moves = moves;
+        (self.gps, self.gps_len, self.last_gps_t_s) = gps;
+    }
+
+    fn mark_moved(&mut self) {
+        self.forget();
+        self.moves += 1;
+        self.state = OrientationState::Moved;
+    }
+
+    fn gps_recent(&self, t_s: f64) -> bool {
+        self.last_gps_t_s.is_some_and(|g| t_s - g < NO_GPS_AFTER_S)
+    }
+
+    /// Discards the current GPS interval (after a gap in the IMU stream).
+    pub fn reset_intervals(&mut self) {
+        self.gps_interval = BlockStats::default();
+        self.gps_len = 0;
+        self.ring_len = 0;
+        self.moving_blocks = 0;
+        self.go_blocks_left = 0;
+    }
+
+    /// Consumes one closed statistics block ending at `t_s`.
+    pub fn end_block(&mut self, b: &BlockStats, t_s: f64) {
+        if b.n < 3 {
+            return;
+        }
+        let mean_f = b.mean_f();
+        let std = b.max_std();
+        let mean_w = b.mean_w();
+        let gps_recent = self.gps_recent(t_s);
+        let deg = core::f32::consts::PI / 180.0;
+
+        // Vertical rotation rate, in the current up direction.
+        let yaw_rate = mean_w.map(|w| dot(w, self.up));
+        let calm_imu = std < self.cfg.quiet_max_std_mps2
+            && mean_w.is_none_or(|w| norm(w) < self.cfg.quiet_max_gyro_rps);
+
+        if self.tilt_known() {
+            // Phone moves: a large rotation not about the vertical.
+            if b.n_gyro * 2 >= b.n && norm(reject(b.rot, self.up)) > self.cfg.moved_gyro_deg * deg {
+                self.mark_moved();
+                return;
+            }
+            // Phone moves (any sensor set): gravity settles somewhere new with
+            // the magnitude of gravity (a vehicle acceleration would add to it).
+            let dev = angle_between(mean_f, self.up);
+            let mag_ok = (norm(mean_f) / self.g_mag - 1.0).abs() < 0.03;
+            let explained_by_gps = gps_recent && !self.gps_steady;
+            if std < self.cfg.quiet_max_std_mps2
+                && mag_ok
+                && !explained_by_gps
+                && dev > self.cfg.moved_angle_deg * deg
+            {
+                self.moved_streak += 1;
+                if self.moved_streak >= self.cfg.moved_blocks {
+                    self.mark_moved();
+                    // The block that confirmed the move is a valid first tilt.
+                    self.update_tilt(mean_f);
+                    self.state = OrientationState::Estimating;
+                    return;
+                }
+            } else {
+                self.moved_streak = 0;
+            }
+        }
+
+        if calm_imu {
+            if gps_recent {
+                // Decided when the GPS fix covering this block arrives.
+                self.pending_quiet = Some(mean_f);
+            } else {
+                self.consider_quiet(mean_f);
+            }
+        } else {
+            self.pending_quiet = None;
+            if !self.tilt_known() {
+                self.init_candidate = None;
+            }
+        }
+        if !self.tilt_known() {
+            return;
+        }
+
+        let decay = 1.0 - self.cfg.block_s / self.cfg.heading_tau_s;
+        self.c_gyro = scale(self.c_gyro, decay);
+        self.n_turn *= decay;
+        self.e_go = scale(self.e_go, decay);
+        self.e_stop = scale(self.e_stop, decay);
+        self.n_go *= decay;
+        self.n_stop *= decay;
+        if !gps_recent {
+            self.m_long.scale(decay);
+            self.n_long *= decay;
+        }
+
+        let h = reject(sub(mean_f, scale(self.up, self.g_mag)), self.up);
+        let h_mag = norm(h);
+
+        // Gyroscope: centripetal acceleration points to the inside of the turn.
+        if let Some(r) = yaw_rate {
+            if r.abs() > 0.08 && h_mag > 0.3 {
+                self.c_gyro = add(self.c_gyro, scale(h, r));
+                self.n_turn += 1.0;
+            }
+        }
+        // Longitudinal windows from blocks when there is no GPS to select them.
+        if !gps_recent && h_mag > 0.6 && yaw_rate.is_none_or(|r| r.abs() < 0.04) {
+            self.m_long.add_outer(h, 1.0);
+            self.n_long += 1.0;
+        }
+        self.standstill_evidence(std, h, h_mag, mean_w);
+        self.solve();
+    }
+
+    fn standstill_evidence(&mut self, std: f32, h: Vec3, h_mag: f32, mean_w: Option<Vec3>) {
+        let still = std < self.cfg.still_max_std_mps2
+            && h_mag < 0.3
+            && mean_w.is_none_or(|w| norm(w) < 0.02);
+        if still {
+            if !self.was_still && self.moving_blocks >= 4 && self.ring_len == STOP_RING {
+                let mut s = [0.0; 3];
+                for v in &self.ring {
+                    s = add(s, *v);
+                }
+                self.e_stop = add(self.e_stop, s);
+                self.n_stop += 1.0;
+            }
+            self.moving_blocks = 0;
+            self.ring_len = 0;
+            self.go_blocks_left = 0;
+        } else {
+            if self.was_still {
+                self.go_blocks_left = STOP_RING as u8;
+            }
+            if self.go_blocks_left > 0 {
+                self.e_go = add(self.e_go, h);
+                self.go_blocks_left -= 1;
+                if self.go_blocks_left == 0 {
+                    self.n_go += 1.0;
+                }
+            }
+            self.moving_blocks += 1;
+            self.ring.rotate_left(1);
+            self.ring[STOP_RING - 1] = h;
+            self.ring_len = (self.ring_len + 1).min(STOP_RING);
+        }
+        self.was_still = still;
+    }
+
+    /// A quiet block's mean specific force: gravity's reaction.
+    fn consider_quiet(&mut self, mean_f: Vec3) {
+        let deg = core::f32::consts::PI / 180.0;
+        let dev = angle_between(mean_f, self.up);
+        let full = self.quiet_blocks >= u32::from(self.cfg.tilt_blocks_full);
+        if !self.tilt_known() {
+            // Start only from two consecutive calm blocks that agree, so a
+            // steady acceleration at the start is not taken for gravity.
+            match self.init_candidate {
+                Some(prev) if angle_between(prev, mean_f) < 2.0 * deg => {
+                    self.update_tilt(prev);
+                    self.update_tilt(mean_f);
+                    self.init_candidate = None;
+                    if matches!(
+                        self.state,
+                        OrientationState::Unknown | OrientationState::Moved
+                    ) {
+                        self.state = OrientationState::Estimating;
+                    }
+                }
+                _ => self.init_candidate = Some(mean_f),
+            }
+        } else if !full || dev < 10.0 * deg {
+            self.update_tilt(mean_f);
+        }
+    }
+
+    fn update_tilt(&mut self, mean_f: Vec3) {
+        let Some(dir) = normalize(mean_f) else {
+            return;
+        };
+        let mag = norm(mean_f);
+        if self.quiet_blocks == 0 {
+            self.up = dir;
+            self.g_mag = mag;
+        } else {
+            let alpha = (self.cfg.block_s / self.cfg.tilt_tau_s)
+                .max(1.0 / (self.quiet_blocks as f32 + 1.0));
+            self.up = normalize(add(scale(self.up, 1.0 - alpha), scale(dir, alpha))).unwrap_or(dir);
+            self.g_mag += alpha * (mag - self.g_mag);
+        }
+        self.quiet_blocks = self.quiet_blocks.saturating_add(1);
+    }
+
+    /// Consumes one accepted GPS fix.
+    pub fn on_gps(&mut self, t_s: f64, speed_mps: Option<f32>, bearing_deg: Option<f32>) {
+        let interval = core::mem::take(&mut self.gps_interval);
+        self.last_gps_t_s = Some(t_s);
+        let Some(v) = speed_mps else {
+            self.gps_len = 0;
+            return;
+        };
+        let mem = GpsMemory {
+            t_s,
+            speed_mps: v,
+            bearing_deg,
+        };
+        let prev = (self.gps_len > 0).then(|| self.gps[self.gps_len - 1]);
+        if self.gps_len == 3 {
+            self.gps.rotate_left(1);
+            self.gps[2] = mem;
+        } else {
+            self.gps[self.gps_len] = mem;
+            self.gps_len += 1;
+        }
+        let Some(prev) = prev else {
+            return;
+        };
+        let dt = (t_s - prev.t_s) as f32;
+        if !(0.3..=3.0).contains(&dt) {
+            self.gps_len = 1;
+            self.gps[0] = mem;
+            return;
+        }
+        let accel = (v - prev.speed_mps) / dt;
+        let v_mean = 0.5 * (v + prev.speed_mps);
+        let lateral = match (bearing_deg, prev.bearing_deg) {
+            (Some(b1), Some(b0)) if v_mean > 3.0 => {
+                let mut d = b1 - b0;
+                if d > 180.0 {
+                    d -= 360.0;
+                } else if d < -180.0 {
+                    d += 360.0;
+                }
+                Some(v_mean * d.to_radians() / dt)
+            }
+            _ => None,
+        };
+        // Steadiness over two intervals, which halves the speed noise.
+        let accel2 = if self.gps_len == 3 {
+            let first = self.gps[0];
+            (v - first.speed_mps) / ((t_s - first.t_s) as f32).max(0.5)
+        } else {
+            accel
+        };
+        self.gps_steady = accel2.abs() < self.cfg.quiet_max_gps_accel_mps2
+            && lateral.is_none_or(|l| l.abs() < self.cfg.quiet_max_gps_lateral_mps2);
+        if let Some(pending) = self.pending_quiet.take() {
+            if self.gps_steady {
+                self.consider_quiet(pending);
+            }
+        }
+
+        if !self.tilt_known() || interval.n < 3 {
+            return;
+        }
+        let deg = core::f32::consts::PI / 180.0;
+        // Gyroscope yaw against GPS bearing: a mismatch is the phone turning in
+        // the vehicle. Bearing is clockwise, yaw counter-clockwise.
+        if let (Some(lat), true) = (lateral, interval.n_gyro * 2 >= interval.n) {
+            let gyro_yaw = dot(interval.rot, self.up);
+            let bearing_yaw = -lat / v_mean.max(0.1) * dt;
+            if (gyro_yaw - bearing_yaw).abs() > self.cfg.moved_yaw_mismatch_deg * deg {
+                self.mark_moved();
+                return;
+            }
+        }
+        let yaw_rate_ok = interval
+            .mean_w()
+            .is_none_or(|w| dot(w, self.up).abs() < 0.05);
+        let straight = match lateral {
+            Some(l) => l.abs() < self.cfg.heading_max_lateral_mps2,
+            None => yaw_rate_ok && interval.n_gyro > 0,
+        };
+        let decay = 1.0 - dt / self.cfg.heading_tau_s;
+        self.m_long.scale(decay);
+        self.n_long *= decay;
+        self.c_gps = scale(self.c_gps, decay);
+        self.sum_a2 *= decay;
+        self.n_gps_long *= decay;
+        if accel.abs() >= self.cfg.heading_min_accel_mps2 && straight && v_mean > 1.0 {
+            let h = reject(sub(interval.mean_f(), scale(self.up, self.g_mag)), self.up);
+            self.m_long.add_outer(h, 1.0);
+            self.n_long += 1.0;
+            self.c_gps = add(self.c_gps, scale(h, accel));
+            self.sum_a2 += accel * accel;
+            self.n_gps_long += 1.0;
+        }
+    }
+
+    /// Recomputes the rotation from the current evidence.
+    fn solve(&mut self) {
+        let u = self.up;
+        let e1 = any_perpendicular(u);
+        let e2 = cross(u, e1);
+        let (angle, l1, l2) = math::principal_axis_2x2(
+            self.m_long.form(e1, e1),
+            self.m_long.form(e1, e2),
+            self.m_long.form(e2, e2),
+        );
+        let axis = add(scale(e1, libm::cosf(angle)), scale(e2, libm::sinf(angle)));
+        let ratio = l1 / l2.max(1e-6);
+        let axis_q = ((ratio - 2.0) / 6.0).clamp(0.0, 1.0)
+            * (self.n_long / self.cfg.heading_windows_full).clamp(0.0, 1.0);
+
+        let mut best: Option<(Vec3, f32, HeadingSource)> = None;
+        // 1. GPS: correlation of the axis projection with the GPS acceleration.
+        if self.n_gps_long >= 2.0 {
+            let s = dot(axis, self.c_gps);
+            let var_h = self.m_long.form(axis, axis);
+            let corr = s.abs() / libm::sqrtf((var_h * self.sum_a2).max(1e-9));
+            let q = axis_q * ((corr - 0.3) / 0.4).clamp(0.0, 1.0);
+            let dir = if s >= 0.0 { axis } else { scale(axis, -1.0) };
+            best = Some((dir, q, HeadingSource::Gps));
+        }
+        // 2. Gyroscope: left axis from turns; forward = left x up.
+        let y_g = reject(self.c_gyro, u);
+        if let Some(y_dir) = normalize(y_g) {
+            let x_g = cross(y_dir, u);
+            let turns_q = (self.n_turn / 8.0).clamp(0.0, 1.0);
+            let agree = dot(axis, x_g);
+            let (dir, q) = if axis_q > 0.3 && agree.abs() > 0.87 {
+                // PCA axis, sign from the gyroscope.
+                let d = if agree >= 0.0 {
+                    axis
+                } else {
+                    scale(axis, -1.0)
+                };
+                (d, axis_q.max(turns_q) * turns_q)
+            } else {
+                (x_g, 0.8 * turns_q)
+            };
+            if best.is_none_or(|b| q > b.1) {
+                best = Some((dir, q, HeadingSource::Gyro));
+            }
+        }
+        // 3. Standstills: decelerate into them, accelerate out of them.
+        let s_vec = sub(self.e_go, self.e_stop);
+        if let Some(s_dir) = normalize(reject(s_vec, u)) {
+            let agree = dot(axis, s_dir);
+            let events_q = ((self.n_go + self.n_stop) / 6.0).clamp(0.0, 1.0);
+            let (dir, q) = if axis_q > 0.2 {
+                let d = if agree >= 0.0 {
+                    axis
+                } else {
+                    scale(axis, -1.0)
+                };
+                (d, axis_q * events_q * agree.abs())
+            } else {
+                (s_dir, 0.5 * events_q)
+            };
+            if best.is_none_or(|b| q > b.1) {
+                best = Some((dir, q, HeadingSource::Standstill));
+            }
+        }
+
+        let locked = self.state == OrientationState::Locked;
+        if let Some((dir, q, source)) = best {
+            // A locked solution is only replaced by a reasonably confident one.
+            if !locked || q >= 0.5 * self.cfg.lock_confidence {
+                self.forward = normalize(reject(dir, u));
+                self.heading_conf = q;
+                self.heading_source = source;
+            }
+        }
+        if !locked && self.forward.is_some() && self.heading_conf >= self.cfg.lock_confidence {
+            let tilt_q = self.quiet_blocks as f32 / self.cfg.tilt_blocks_full as f32;
+            if tilt_q >= 0.8 {
+                self.state = OrientationState::Locked;
+            }
+        }
+        let x = self
+            .forward
+            .and_then(|f| normalize(reject(f, u)))
+            .unwrap_or(e1);
+        let y = cross(u, x);
+        self.rotation = [x, y, u];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::{mat_vec, rotation_from_euler};
+
+    /// Drives the estimator with a synthetic trip: the phone mounted with
+    /// `mount` (vehicle_from_phone), the vehicle alternating braking and
+    /// accelerating with GPS, and returns it.
+    fn drive(mount: Mat3, with_gps: bool, with_gyro: bool, seconds: usize) -> OrientationEstimator {
+        let mut est = OrientationEstimator::new(OrientationConfig::default());
+        let fs = 50;
+        let mut v = 0.0f32;
+        let phone_from_vehicle = transpose(&mount);
+        for s in 0..seconds {
+            // 5 s parked, then a 12 s cycle: 3 s accelerate at +2, 4 s
+            // cruise, 3 s brake at -2, 2 s stopped.
+            let phase = (s + 7) % 12;
+            let a = match phase {
+                _ if s < 5 => 0.0,
+                0..=2 => 2.0,
+                7..=9 => -2.0,
+                _ => 0.0,
+            };
+            let mut block = BlockStats::default();
+            for i in 0..fs {
+                let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
+                let f_vehicle = [a, jitter, crate::STANDARD_GRAVITY_MPS2 + jitter];
+                let f = mat_vec(&phone_from_vehicle, f_vehicle);
+                let w = with_gyro.then_some([0.0; 3]);
+                block.add(f, w, 1.0 / fs as f32);
+                est.add_to_gps_interval(f, w, 1.0 / fs as f32);
+            }
+            v = (v + a).max(0.0);
+            est.end_block(&block, s as f64 + 1.0);
+            if with_gps {
+                est.on_gps(s as f64 + 1.0, Some(v), Some(90.0));
+            }
+        }
+        est
+    }
+
+    fn transpose(m: &Mat3) -> Mat3 {
+        [
+            [m[0][0], m[1][0], m[2][0]],
+            [m[0][1], m[1][1], m[2][1]],
+            [m[0][2], m[1][2], m[2][2]],
+        ]
+    }
+
+    #[test]
+    fn locks_on_the_true_mount_with_gps() {
+        for (r, p, y) in [(0.3, -0.2, 2.0), (1.4, 0.1, -2.5), (-0.5, 1.0, 0.7)] {
+            let mount = rotation_from_euler(r, p, y);
+            let est = drive(mount, true, false, 60);
+            let o = est.orientation();
+            assert_eq!(
+                o.state,
+                OrientationState::Locked,
+                "mount {r} {p} {y}: {o:?} {est:?}"
+            );
+            assert_eq!(o.heading_source, HeadingSource::Gps);
+            let tilt_err = angle_between(o.rotation[2], mount[2]).to_degrees();
+            let fwd_err = angle_between(o.rotation[0], mount[0]).to_degrees();
+            assert!(tilt_err < 1.0, "tilt error {tilt_err}");
+            assert!(fwd_err < 3.0, "forward error {fwd_err}");
+        }
+    }
+
+    #[test]
+    fn without_gps_or_gyro_the_sign_comes_from_standstills() {
+        let mount = rotation_from_euler(0.2, -1.3, 2.2);
+        let est = drive(mount, false, false, 200);
+        let o = est.orientation();
+        assert_eq!(o.heading_source, HeadingSource::Standstill);
+        let fwd_err = angle_between(o.rotation[0], mount[0]).to_degrees();
+        assert!(fwd_err < 5.0, "forward error {fwd_err}, {o:?}");
+        assert_eq!(o.state, OrientationState::Locked);
+    }
+
+    #[test]
+    fn unknown_until_a_quiet_window_and_not_locked_without_manoeuvres() {
+        let mut est = OrientationEstimator::new(OrientationConfig::default());
+        assert_eq!(est.state(), OrientationState::Unknown);
+        let mut b = BlockStats::default();
+        for _ in 0..50 {
+            b.add([0.0, 9.81, 0.0], None, 0.02);
+        }
+        est.end_block(&b, 1.0);
+        assert_eq!(
+            est.state(),
+            OrientationState::Unknown,
+            "one block is not enough"
+        );
+        est.end_block(&b, 2.0);
+        assert_eq!(est.state(), OrientationState::Estimating);
+        assert!(!est.orientation().is_known());
+    }
+
+    #[test]
+    fn a_gyroscope_rotation_marks_the_phone_moved() {
+        let mount = rotation_from_euler(0.3, -0.2, 2.0);
+        let mut est = drive(mount, true, true, 60);
+        assert_eq!(est.state(), OrientationState::Locked);
+        let mut b = BlockStats::default();
+        for _ in 0..50 {
+            // 2 rad/s about the phone's x axis for 1 s: 115 degrees.
+            b.add(
+                mat_vec(&transpose(&mount), [0.0, 0.0, 9.81]),
+                Some([2.0, 0.0, 0.0]),
+                0.02,
+            );
+        }
+        est.end_block(&b, 61.0);
+        assert_eq!(est.state(), OrientationState::Moved);
+        assert_eq!(est.moves(), 1);
+    }
+
+    #[test]
+    fn invalid_configuration_is_named() {
+        let cfg = OrientationConfig {
+            heading_tau_s: 1.0,
+            ..OrientationConfig::default()
+        };
+        assert_eq!(
+            cfg.validate().err().map(|e| e.field),
+            Some("orientation.heading_tau_s")
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! The streaming signal chain: validated samples in, vehicle-frame output out.
+//!
+//! ```text
+//! ImuSample ─ check ─┬─ block statistics ─ OrientationEstimator ─ rotation R
+//!                    └─ R·f − g·z ─ AdaptiveFilter ─ VehicleSample
+//! GpsFix ─── check ─── OrientationEstimator (speed change, bearing)
+//! ```
+//!
+//! Push IMU samples and GPS fixes in timestamp order (interleaved by time).
+//! Each accepted IMU sample returns its vehicle-frame output at once; a
+//! rejected one returns the reason and leaves the state untouched except for
+//! the counters. There are no clocks, threads, storage or allocation inside.
+
+use crate::ConfigError;
+use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
+use crate::input::{GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
+use crate::math::{mat_vec, sub};
+use crate::orientation::{
+    BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
+};
+
+/// Vehicle kind: selects default thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VehicleProfile {
+    /// Passenger car or van.
+    Car,
+    /// Motorcycle or scooter.
+    Motorcycle,
+}
+
+/// Whole-pipeline configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PipelineConfig {
+    /// Vehicle profile the defaults were made for.
+    pub vehicle: VehicleProfile,
+    /// Orientation estimator settings.
+    pub orientation: OrientationConfig,
+    /// Noise filter settings.
+    pub filter: FilterConfig,
+    /// An IMU gap longer than this (s) resets filters and windows. Default 1.0
+    /// (one statistics block).
+    pub max_gap_s: f32,
+    /// Sample rate assumed until measured, Hz. Default 100.
+    pub initial_rate_hz: f32,
+}
+
+impl PipelineConfig {
+    /// Defaults for a car.
+    pub fn car() -> Self {
+        Self {
+            vehicle: VehicleProfile::Car,
+            orientation: OrientationConfig::default(),
+            filter: FilterConfig::default(),
+            max_gap_s: 1.0,
+            initial_rate_hz: 100.0,
+        }
+    }
+
+    /// Defaults for a motorcycle.
+    pub fn motorcycle() -> Self {
+        Self {
+            vehicle: VehicleProfile::Motorcycle,
+            orientation: OrientationConfig::motorcycle(),
+            ..Self::car()
+        }
+    }
+
+    /// Defaults for a profile.
+    pub fn for_vehicle(v: VehicleProfile) -> Self {
+        match v {
+            VehicleProfile::Car => Self::car(),
+            VehicleProfile::Motorcycle => Self::motorcycle(),
+        }
+    }
+
+    /// Checks every value; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.orientation.validate()?;
+        self.filter.validate()?;
+        if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0) {
+            return Err(ConfigError::new("max_gap_s", "must be in [0.05, 60] s"));
+        }
+        if !(self.initial_rate_hz.is_finite() && (1.0..=1000.0).contains(&self.initial_rate_hz)) {
+            return Err(ConfigError::new(
+                "initial_rate_hz",
+                "must be in [1, 1000] Hz",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One output sample in vehicle axes (x forward, y left, z up).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VehicleSample {
+    /// Timestamp of the input sample, s.
+    pub t_s: f64,
+    /// Filtered linear acceleration (gravity removed), m/s^2.
+    pub accel_mps2: [f32; 3],
+    /// Unfiltered linear acceleration, m/s^2.
+    pub accel_raw_mps2: [f32; 3],
+    /// Angular rate in vehicle axes, rad/s, when the phone has a gyroscope.
+    pub gyro_rps: Option<[f32; 3]>,
+    /// Orientation state when this sample was produced: the axes mean
+    /// something only when it is [`OrientationState::Locked`].
+    pub orientation: OrientationState,
+    /// Filter that produced `accel_mps2`.
+    pub filter: FilterMode,
+}
+
+/// The signal chain state. `size_of::<Pipeline>()` is documented in the
+/// README (about 1 KiB); it never allocates.
+#[derive(Clone, Copy, Debug)]
+pub struct Pipeline {
+    cfg: PipelineConfig,
+    counts: InputCounts,
+    last_imu_t_s: Option<f64>,
+    last_gps_t_s: Option<f64>,
+    dt_avg_s: f32,
+    block: BlockStats,
+    block_start_t_s: f64,
+    orientation: OrientationEstimator,
+    filter: AdaptiveFilter,
+}
+
+impl Pipeline {
+    /// A pipeline for `cfg`, or the first invalid field.
+    pub fn new(cfg: PipelineConfig) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        Ok(Self {
+            cfg,
+            counts: InputCounts::default(),
+            last_imu_t_s: None,
+            last_gps_t_s: None,
+            dt_avg_s: 1.0 / cfg.initial_rate_hz,
+            block: BlockStats::default(),
+            block_start_t_s: 0.0,
+            orientation: OrientationEstimator::new(cfg.orientation),
+            filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.cfg
+    }
+
+    /// Accepted and rejected input so far, by reason.
+    pub fn counts(&self) -> &InputCounts {
+        &self.counts
+    }
+
+    /// The current orientation estimate.
+    pub fn orientation(&self) -> Orientation {
+        self.orientation.orientation()
+    }
+
+    /// How many times the phone was seen to move in the vehicle.
+    pub fn phone_moves(&self) -> u32 {
+        self.orientation.moves()
+    }
+
+    /// The measured IMU sample rate, Hz.
+    pub fn sample_rate_hz(&self) -> f32 {
+        1.0 / self.dt_avg_s
+    }
+
+    /// The filter currently selected.
+    pub fn filter_mode(&self) -> FilterMode {
+        self.filter.mode()
+    }
+
+    /// Noise measured in the last window, m/s^2.
+    pub fn noise_mps2(&self) -> f32 {
+        self.filter.last_noise_mps2()
+    }
+
+    /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
+    /// rejected (the rejection is also counted).
+    pub fn push_imu(&mut self, s: &ImuSample) -> Result<VehicleSample, Rejection> {
+        if let Err(r) = check_imu(s, self.last_imu_t_s) {
+            self.counts.count_imu(r);
+            return Err(r);
+        }
+        self.counts.imu_accepted += 1;
+        let dt_s = match self.last_imu_t_s {
+            Some(last) => {
+                let dt = (s.t_s - last) as f32;
+                if dt > self.cfg.max_gap_s {
+                    self.counts.imu_gaps += 1;
+                    self.filter.reset();
+                    self.orientation.reset_intervals();
+                    self.block = BlockStats::default();
+                    self.block_start_t_s = s.t_s;
+                    self.dt_avg_s
+                } else {
+                    // Jitter-tolerant rate estimate; follows a rate change in ~1 s.
+                    self.dt_avg_s += 0.02 * (dt - self.dt_avg_s);
+                    dt
+                }
+            }
+            None => {
+                self.block_start_t_s = s.t_s;
+                self.dt_avg_s
+            }
+        };
+        self.last_imu_t_s = Some(s.t_s);
+
+        let f = s.accel_mps2;
+        self.block.add(f, s.gyro_rps, dt_s);
+        self.orientation.add_to_gps_interval(f, s.gyro_rps, dt_s);
+        if s.t_s - self.block_start_t_s >= f64::from(self.orientation.config().block_s) {
+            let block = core::mem::take(&mut self.block);
+            self.orientation.end_block(&block, s.t_s);
+            self.filter.end_window();
+            self.filter.set_rate(1.0 / self.dt_avg_s);
+            self.block_start_t_s = s.t_s;
+        }
+
+        let r = self.orientation.rotation();
+        let g = self.orientation.gravity_mps2();
+        let raw = sub(mat_vec(r, f), [0.0, 0.0, g]);
+        let filtered = self.filter.run(raw, dt_s);
+        Ok(VehicleSample {
+            t_s: s.t_s,
+            accel_mps2: filtered,
+            accel_raw_mps2: raw,
+            gyro_rps: s.gyro_rps.map(|w| mat_vec(r, w)),
+            orientation: self.orientation.state(),
+            filter: self.filter.mode(),
+        })
+    }
+
+    /// Pushes one GPS fix; invalid optional fields are dropped and counted,
+    /// an invalid fix is rejected and counted.
+    pub fn push_gps(&mut self, fix: &GpsFix) -> Result<(), Rejection> {
+        let (fix, dropped) = match check_gps(fix, self.last_gps_t_s) {
+            Ok(ok) => ok,
+            Err(r) => {
+                self.counts.count_gps(r);
+                return Err(r);
+            }
+        };
+        self.counts.gps_accepted += 1;
+        self.counts.gps_fields_dropped += u64::from(dropped);
+        self.last_gps_t_s = Some(fix.t_s);
+        // Fixes worse than 25 m carry no usable speed change.
+        let speed = fix
+            .speed_mps
+            .filter(|_| fix.accuracy_m.is_none_or(|a| a <= 25.0));
+        self.orientation.on_gps(fix.t_s, speed, fix.bearing_deg);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: f64) -> ImuSample {
+        ImuSample {
+            t_s: t,
+            accel_mps2: [0.0, 0.0, 9.81],
+            gyro_rps: None,
+        }
+    }
+
+    #[test]
+    fn bad_samples_are_counted_by_reason_and_do_not_disturb_the_stream() {
+        let mut p = Pipeline::new(PipelineConfig::car()).expect("valid defaults");
+        assert!(p.push_imu(&sample(0.00)).is_ok());
+        assert!(p.push_imu(&sample(0.01)).is_ok());
+        assert_eq!(p.push_imu(&sample(0.01)), Err(Rejection::TimeNotIncreasing));
+        assert_eq!(
+            p.push_imu(&sample(0.005)),
+            Err(Rejection::TimeNotIncreasing)
+        );
+        let mut nan = sample(0.02);
+        nan.accel_mps2[1] = f32::NAN;
+        assert_eq!(p.push_imu(&nan), Err(Rejection::NonFinite));
+        let mut big = sample(0.02);
+        big.accel_mps2[0] = 1e6;
+        assert_eq!(p.push_imu(&big), Err(Rejection::AccelOutOfRange));
+        assert!(p.push_imu(&sample(0.02)).is_ok());
+        assert!(
+            p.push_imu(&sample(5.0)).is_ok(),
+            "the sample after a gap is kept"
+        );
+        let c = p.counts();
+        assert_eq!(c.imu_accepted, 4);
+        assert_eq!(c.imu_time_not_increasing, 2);
+        assert_eq!(c.imu_non_finite, 1);
+        assert_eq!(c.imu_accel_out_of_range, 1);
+        assert_eq!(c.imu_gaps, 1);
+    }
+
+    #[test]
+    fn the_measured_rate_follows_a_rate_change() {
+        let mut p = Pipeline::new(PipelineConfig::car()).expect("valid defaults");
+        let mut t = 0.0;
+        for _ in 0..300 {
+            t += 0.01;
+            let _ = p.push_imu(&sample(t));
+        }
+        assert!((p.sample_rate_hz() - 100.0).abs() < 2.0);
+        for _ in 0..200 {
+            t += 0.04;
+            let _ = p.push_imu(&sample(t));
+        }
+        assert!(
+            (p.sample_rate_hz() - 25.0).abs() < 2.0,
+            "{}",
+            p.sample_rate_hz()
+        );
+    }
+
+    #[test]
+    fn invalid_configuration_is_refused_with_the_field_named() {
+        let cfg = PipelineConfig {
+            max_gap_s: f32::NAN,
+            ..PipelineConfig::car()
+        };
+        assert_eq!(Pipeline::new(cfg).err().map(|e| e.field), Some("max_gap_s"));
+    }
+
+    #[test]
+    fn state_size_is_small() {
+        // Documented in the README; keep it honest.
+        assert!(size_of::<Pipeline>() <= 2048, "{}", size_of::<Pipeline>());
+    }
+}
