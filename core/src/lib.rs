@@ -23,12 +23,14 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod event;
 pub mod filter;
 pub mod input;
 pub mod math;
 pub mod orientation;
 pub mod pipeline;
 
+pub use event::{Direction, EventKind};
 pub use filter::{AdaptiveFilter, FilterConfig, FilterMode};
 pub use input::{GpsFix, ImuSample, InputCounts, Rejection, STANDARD_GRAVITY_MPS2};
 pub use orientation::{HeadingSource, Orientation, OrientationConfig, OrientationState};
