@@ -1,0 +1,145 @@
+//! `safelane analyze`: one trip through the phone pipeline.
+
+use std::path::Path;
+
+use safelane_core::{FilterMode, OrientationState, Pipeline, PipelineConfig};
+use safelane_fixtures::eval::replay;
+use serde_json::json;
+
+pub fn run(
+    dir: &Path,
+    cfg: PipelineConfig,
+    as_json: bool,
+    orientation: bool,
+) -> anyhow::Result<()> {
+    let trip = safelane_trip::read_trip(dir)?;
+    let mut p = Pipeline::new(cfg)?;
+    let mut next_track_t = f64::NEG_INFINITY;
+    let mut first_lock: Option<f64> = None;
+    let mut locked_samples = 0u64;
+    let mut kalman_samples = 0u64;
+    let mut outputs = 0u64;
+    let t0 = trip.imu.first().map_or(0.0, |s| s.t_s);
+    replay(&trip, &mut p, |p, out, t| {
+        if let Some(o) = out {
+            outputs += 1;
+            if o.orientation == OrientationState::Locked {
+                locked_samples += 1;
+                first_lock.get_or_insert(t - t0);
+            }
+            if o.filter == FilterMode::Kalman {
+                kalman_samples += 1;
+            }
+        }
+        if orientation && t >= next_track_t {
+            next_track_t = t.floor() + 1.0;
+            let o = p.orientation();
+            if as_json {
+                println!(
+                    "{}",
+                    json!({
+                        "type": "orientation", "t_s": t, "state": o.state.as_str(),
+                        "roll_deg": o.roll_rad.to_degrees(), "pitch_deg": o.pitch_rad.to_degrees(),
+                        "yaw_deg": o.yaw_rad.to_degrees(), "tilt_confidence": o.tilt_confidence,
+                        "heading_confidence": o.heading_confidence, "heading_source": o.heading_source.as_str(),
+                    })
+                );
+            } else {
+                println!(
+                    "t={t:8.1}s {:<10} roll {:7.1} pitch {:6.1} yaw {:7.1} deg  tilt conf {:.2} heading conf {:.2} ({})",
+                    o.state.as_str(),
+                    o.roll_rad.to_degrees(),
+                    o.pitch_rad.to_degrees(),
+                    o.yaw_rad.to_degrees(),
+                    o.tilt_confidence,
+                    o.heading_confidence,
+                    o.heading_source.as_str()
+                );
+            }
+        }
+    });
+    let c = p.counts();
+    let o = p.orientation();
+    let share = |n: u64| {
+        if outputs > 0 {
+            n as f64 / outputs as f64
+        } else {
+            0.0
+        }
+    };
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "type": "summary",
+                "trip": dir.display().to_string(),
+                "duration_s": trip.duration_s(),
+                "imu": { "accepted": c.imu_accepted, "non_finite": c.imu_non_finite,
+                         "time_not_increasing": c.imu_time_not_increasing,
+                         "accel_out_of_range": c.imu_accel_out_of_range,
+                         "gyro_out_of_range": c.imu_gyro_out_of_range, "gaps": c.imu_gaps,
+                         "rate_hz": p.sample_rate_hz() },
+                "gps": { "accepted": c.gps_accepted, "non_finite": c.gps_non_finite,
+                         "time_not_increasing": c.gps_time_not_increasing,
+                         "position_out_of_range": c.gps_position_out_of_range,
+                         "fields_dropped": c.gps_fields_dropped },
+                "orientation": { "state": o.state.as_str(), "roll_deg": o.roll_rad.to_degrees(),
+                                 "pitch_deg": o.pitch_rad.to_degrees(), "yaw_deg": o.yaw_rad.to_degrees(),
+                                 "tilt_confidence": o.tilt_confidence, "heading_confidence": o.heading_confidence,
+                                 "heading_source": o.heading_source.as_str(), "first_lock_s": first_lock,
+                                 "locked_share": share(locked_samples), "phone_moves": p.phone_moves() },
+                "filter": { "kalman_share": share(kalman_samples) },
+            })
+        );
+    } else {
+        println!("trip {}: {:.1} s", dir.display(), trip.duration_s());
+        println!(
+            "IMU: {} accepted at {:.0} Hz; rejected {} (non-finite {}, time not increasing {}, accel out of range {}, gyro out of range {}); gaps {}",
+            c.imu_accepted,
+            p.sample_rate_hz(),
+            c.imu_rejected(),
+            c.imu_non_finite,
+            c.imu_time_not_increasing,
+            c.imu_accel_out_of_range,
+            c.imu_gyro_out_of_range,
+            c.imu_gaps
+        );
+        if c.gps_accepted + c.gps_rejected() == 0 {
+            println!("GPS: none (accelerometer and gyroscope evidence only)");
+        } else {
+            println!(
+                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, position out of range {}); invalid fields dropped {}",
+                c.gps_accepted,
+                c.gps_rejected(),
+                c.gps_non_finite,
+                c.gps_time_not_increasing,
+                c.gps_position_out_of_range,
+                c.gps_fields_dropped
+            );
+        }
+        println!(
+            "orientation: {} (roll {:.1}, pitch {:.1}, yaw {:.1} deg; tilt confidence {:.2}, heading confidence {:.2} from {})",
+            o.state.as_str(),
+            o.roll_rad.to_degrees(),
+            o.pitch_rad.to_degrees(),
+            o.yaw_rad.to_degrees(),
+            o.tilt_confidence,
+            o.heading_confidence,
+            o.heading_source.as_str()
+        );
+        match first_lock {
+            Some(t) => println!(
+                "  first locked after {t:.1} s; locked {:.0} % of samples; phone moved {} times",
+                100.0 * share(locked_samples),
+                p.phone_moves()
+            ),
+            None => println!("  never locked: no vehicle-frame events can be trusted on this trip"),
+        }
+        println!(
+            "filter: Kalman (noisy) {:.0} % of samples, low-pass {:.0} %",
+            100.0 * share(kalman_samples),
+            100.0 * (1.0 - share(kalman_samples))
+        );
+    }
+    Ok(())
+}

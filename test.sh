@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace. Idempotent; installs what it
+# needs (the embedded target used to prove the core is no_std) on first use.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
+  rustup target add thumbv7em-none-eabihf
+fi
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "core builds for thumbv7em-none-eabihf (no_std, no alloc)"
+cargo build -p safelane-core --release --locked --target thumbv7em-none-eabihf
+
+step "tests"
+cargo test --workspace --locked
+
+step "benchmarks compile"
+cargo bench --workspace --locked --no-run
