@@ -134,7 +134,8 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         // monotonic one, the wall clock aligns with the CAN log.
         let wall = wall0 + t;
         let fix_t = phone.num(row, c_fix)?;
-        if fix_t != last_fix {
+        // SensorLog repeats the last fix on every row; a new fix has a new timestamp.
+        if fix_t.to_bits() != last_fix.to_bits() {
             last_fix = fix_t;
             let speed = phone.num(row, c_speed)?;
             let course = phone.num(row, c_course)?;
