@@ -82,12 +82,14 @@ pub fn run(
                 "gps": { "accepted": c.gps_accepted, "non_finite": c.gps_non_finite,
                          "time_not_increasing": c.gps_time_not_increasing,
                          "position_out_of_range": c.gps_position_out_of_range,
+                         "stale": c.gps_stale,
                          "fields_dropped": c.gps_fields_dropped },
                 "orientation": { "state": o.state.as_str(), "roll_deg": o.roll_rad.to_degrees(),
                                  "pitch_deg": o.pitch_rad.to_degrees(), "yaw_deg": o.yaw_rad.to_degrees(),
                                  "tilt_confidence": o.tilt_confidence, "heading_confidence": o.heading_confidence,
                                  "heading_source": o.heading_source.as_str(), "first_lock_s": first_lock,
-                                 "locked_share": share(locked_samples), "phone_moves": p.phone_moves() },
+                                 "locked_share": share(locked_samples), "phone_moves": p.phone_moves(),
+                                 "phone_moves_by_detector": p.phone_moves_by_detector() },
                 "filter": { "kalman_share": share(kalman_samples) },
             })
         );
@@ -108,12 +110,13 @@ pub fn run(
             println!("GPS: none (accelerometer and gyroscope evidence only)");
         } else {
             println!(
-                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, position out of range {}); invalid fields dropped {}",
+                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, position out of range {}, stale repeats {}); invalid fields dropped {}",
                 c.gps_accepted,
                 c.gps_rejected(),
                 c.gps_non_finite,
                 c.gps_time_not_increasing,
                 c.gps_position_out_of_range,
+                c.gps_stale,
                 c.gps_fields_dropped
             );
         }
@@ -129,9 +132,10 @@ pub fn run(
         );
         match first_lock {
             Some(t) => println!(
-                "  first locked after {t:.1} s; locked {:.0} % of samples; phone moved {} times",
+                "  first locked after {t:.1} s; locked {:.0} % of samples; phone moved {} times (by gyroscope tilt, gravity, yaw vs bearing: {:?})",
                 100.0 * share(locked_samples),
-                p.phone_moves()
+                p.phone_moves(),
+                p.phone_moves_by_detector()
             ),
             None => println!("  never locked: no vehicle-frame events can be trusted on this trip"),
         }

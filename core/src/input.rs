@@ -63,6 +63,9 @@ pub enum Rejection {
     GyroOutOfRange,
     /// Latitude or longitude outside the WGS84 range.
     PositionOutOfRange,
+    /// A GPS fix identical to the previous one (position, speed and bearing)
+    /// under a new timestamp: a stale fix repeated by the platform.
+    StaleFix,
 }
 
 impl fmt::Display for Rejection {
@@ -73,6 +76,7 @@ impl fmt::Display for Rejection {
             Rejection::AccelOutOfRange => "accelerometer beyond 16 g",
             Rejection::GyroOutOfRange => "gyroscope beyond 35 rad/s",
             Rejection::PositionOutOfRange => "latitude or longitude out of range",
+            Rejection::StaleFix => "GPS fix repeats the previous one",
         })
     }
 }
@@ -101,6 +105,8 @@ pub struct InputCounts {
     pub gps_time_not_increasing: u64,
     /// GPS fixes with an impossible latitude or longitude.
     pub gps_position_out_of_range: u64,
+    /// Stale GPS fixes: the previous fix repeated under a new timestamp.
+    pub gps_stale: u64,
     /// Optional GPS fields (speed, bearing, accuracy) that were invalid
     /// (negative, non-finite, absurd) and dropped while the fix was kept.
     pub gps_fields_dropped: u64,
@@ -117,7 +123,10 @@ impl InputCounts {
 
     /// Total GPS fixes rejected for any reason.
     pub fn gps_rejected(&self) -> u64 {
-        self.gps_non_finite + self.gps_time_not_increasing + self.gps_position_out_of_range
+        self.gps_non_finite
+            + self.gps_time_not_increasing
+            + self.gps_position_out_of_range
+            + self.gps_stale
     }
 
     pub(crate) fn count_imu(&mut self, r: Rejection) {
@@ -126,7 +135,7 @@ impl InputCounts {
             Rejection::TimeNotIncreasing => self.imu_time_not_increasing += 1,
             Rejection::AccelOutOfRange => self.imu_accel_out_of_range += 1,
             Rejection::GyroOutOfRange => self.imu_gyro_out_of_range += 1,
-            Rejection::PositionOutOfRange => {}
+            Rejection::PositionOutOfRange | Rejection::StaleFix => {}
         }
     }
 
@@ -135,6 +144,7 @@ impl InputCounts {
             Rejection::NonFinite => self.gps_non_finite += 1,
             Rejection::TimeNotIncreasing => self.gps_time_not_increasing += 1,
             Rejection::PositionOutOfRange => self.gps_position_out_of_range += 1,
+            Rejection::StaleFix => self.gps_stale += 1,
             Rejection::AccelOutOfRange | Rejection::GyroOutOfRange => {}
         }
     }
@@ -164,9 +174,10 @@ pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> 
     Ok(())
 }
 
-/// Checks one GPS fix; on success returns the fix with invalid optional fields
-/// removed and how many were removed.
-pub fn check_gps(f: &GpsFix, last_t_s: Option<f64>) -> Result<(GpsFix, u32), Rejection> {
+/// Checks one GPS fix against the previous accepted one; on success returns
+/// the fix with invalid optional fields removed and how many were removed.
+pub fn check_gps(f: &GpsFix, last: Option<&GpsFix>) -> Result<(GpsFix, u32), Rejection> {
+    let last_t_s = last.map(|l| l.t_s);
     if !f.t_s.is_finite() || !f.lat_deg.is_finite() || !f.lon_deg.is_finite() {
         return Err(Rejection::NonFinite);
     }
@@ -176,6 +187,16 @@ pub fn check_gps(f: &GpsFix, last_t_s: Option<f64>) -> Result<(GpsFix, u32), Rej
     if let Some(last) = last_t_s {
         if f.t_s <= last {
             return Err(Rejection::TimeNotIncreasing);
+        }
+    }
+    if let Some(prev) = last {
+        // Exact repetition of every measured value is not a new measurement.
+        let same = f.lat_deg.to_bits() == prev.lat_deg.to_bits()
+            && f.lon_deg.to_bits() == prev.lon_deg.to_bits()
+            && f.speed_mps.map(f32::to_bits) == prev.speed_mps.map(f32::to_bits)
+            && f.bearing_deg.map(f32::to_bits) == prev.bearing_deg.map(f32::to_bits);
+        if same {
+            return Err(Rejection::StaleFix);
         }
     }
     let mut out = *f;
@@ -258,6 +279,16 @@ mod tests {
         assert_eq!(check_gps(&bad, None), Err(Rejection::PositionOutOfRange));
         bad.lat_deg = f64::NAN;
         assert_eq!(check_gps(&bad, None), Err(Rejection::NonFinite));
-        assert_eq!(check_gps(&f, Some(1.0)), Err(Rejection::TimeNotIncreasing));
+        let mut earlier = f;
+        earlier.t_s = 1.0;
+        assert_eq!(
+            check_gps(&f, Some(&earlier)),
+            Err(Rejection::TimeNotIncreasing)
+        );
+        earlier.t_s = 0.0;
+        assert_eq!(check_gps(&f, Some(&earlier)), Err(Rejection::StaleFix));
+        let mut moved = f;
+        moved.lat_deg += 1e-6;
+        assert!(check_gps(&moved, Some(&earlier)).is_ok());
     }
 }

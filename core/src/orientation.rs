@@ -134,8 +134,12 @@ pub struct OrientationConfig {
     /// Largest per-axis accelerometer standard deviation in a quiet block,
     /// m/s^2. Default 1.2 (car), 3.0 (motorcycle: engine vibration).
     pub quiet_max_std_mps2: f32,
-    /// Largest mean rotation rate in a quiet block, rad/s. Default 0.06.
+    /// Largest mean rotation rate about the vertical (turning) in a quiet
+    /// block, rad/s. Default 0.06.
     pub quiet_max_gyro_rps: f32,
+    /// Largest mean rotation rate about any axis in a quiet block (a hand's
+    /// or pocket's wobble), rad/s. Default 0.35.
+    pub quiet_max_rotation_rps: f32,
     /// Largest GPS acceleration (2 s difference) in a quiet block, m/s^2. Default 0.4.
     pub quiet_max_gps_accel_mps2: f32,
     /// Largest GPS lateral acceleration (speed x bearing rate) in a quiet block, m/s^2. Default 0.6.
@@ -175,6 +179,7 @@ impl Default for OrientationConfig {
             block_s: 1.0,
             quiet_max_std_mps2: 1.2,
             quiet_max_gyro_rps: 0.06,
+            quiet_max_rotation_rps: 0.35,
             quiet_max_gps_accel_mps2: 0.4,
             quiet_max_gps_lateral_mps2: 0.6,
             tilt_tau_s: 20.0,
@@ -220,6 +225,10 @@ impl OrientationConfig {
         }
         pos(self.quiet_max_std_mps2, "orientation.quiet_max_std_mps2")?;
         pos(self.quiet_max_gyro_rps, "orientation.quiet_max_gyro_rps")?;
+        pos(
+            self.quiet_max_rotation_rps,
+            "orientation.quiet_max_rotation_rps",
+        )?;
         pos(
             self.quiet_max_gps_accel_mps2,
             "orientation.quiet_max_gps_accel_mps2",
@@ -389,7 +398,12 @@ pub struct OrientationEstimator {
     last_gps_t_s: Option<f64>,
     // Moves.
     moved_streak: u8,
+    streak_rot: Vec3,
+    moved_rot_recent: f32,
+    drift_follow: bool,
     moves: u32,
+    /// Moves by detector: gyroscope tilt, gravity settling, yaw mismatch.
+    moves_by: [u32; 3],
     // Solution.
     forward: Option<Vec3>,
     heading_conf: f32,
@@ -430,7 +444,11 @@ impl OrientationEstimator {
             gps_steady: false,
             last_gps_t_s: None,
             moved_streak: 0,
+            streak_rot: [0.0; 3],
+            moved_rot_recent: 0.0,
+            drift_follow: false,
             moves: 0,
+            moves_by: [0; 3],
             forward: None,
             heading_conf: 0.0,
             heading_source: HeadingSource::None,
@@ -451,6 +469,13 @@ impl OrientationEstimator {
     /// How many times the phone was seen to move in the vehicle.
     pub fn moves(&self) -> u32 {
         self.moves
+    }
+
+    /// Moves by the detector that saw them: `[gyroscope rotation off the
+    /// vertical, gravity settling in a new direction, gyroscope yaw not
+    /// matched by the GPS bearing]`.
+    pub fn moves_by_detector(&self) -> [u32; 3] {
+        self.moves_by
     }
 
     /// Rotation from phone to vehicle axes (see [`Orientation::rotation`]).
@@ -498,14 +523,15 @@ impl OrientationEstimator {
     /// Forgets all evidence (after a move).
     fn forget(&mut self) {
         let cfg = self.cfg;
-        let moves = self.moves;
+        let moves = (self.moves, self.moves_by);
         let gps = (self.gps, self.gps_len, self.last_gps_t_s);
         *self = Self::new(cfg);
-        self.moves = moves;
+        (self.moves, self.moves_by) = moves;
         (self.gps, self.gps_len, self.last_gps_t_s) = gps;
     }
 
-    fn mark_moved(&mut self) {
+    fn mark_moved(&mut self, detector: usize) {
+        self.moves_by[detector] += 1;
         self.forget();
         self.moves += 1;
         self.state = OrientationState::Moved;
@@ -537,13 +563,24 @@ impl OrientationEstimator {
 
         // Vertical rotation rate, in the current up direction.
         let yaw_rate = mean_w.map(|w| dot(w, self.up));
+        // Turning is rotation about the vertical (the block's own gravity
+        // direction before a tilt is known); a hand's or pocket's wobble
+        // rotates about other axes too and only needs a looser bound.
+        let vertical = if self.tilt_known() {
+            self.up
+        } else {
+            normalize(mean_f).unwrap_or(self.up)
+        };
         let calm_imu = std < self.cfg.quiet_max_std_mps2
-            && mean_w.is_none_or(|w| norm(w) < self.cfg.quiet_max_gyro_rps);
+            && mean_w.is_none_or(|w| {
+                dot(w, vertical).abs() < self.cfg.quiet_max_gyro_rps
+                    && norm(w) < self.cfg.quiet_max_rotation_rps
+            });
 
         if self.tilt_known() {
             // Phone moves: a large rotation not about the vertical.
             if b.n_gyro * 2 >= b.n && norm(reject(b.rot, self.up)) > self.cfg.moved_gyro_deg * deg {
-                self.mark_moved();
+                self.mark_moved(0);
                 return;
             }
             // Phone moves (any sensor set): gravity settles somewhere new with
@@ -551,18 +588,44 @@ impl OrientationEstimator {
             let dev = angle_between(mean_f, self.up);
             let mag_ok = (norm(mean_f) / self.g_mag - 1.0).abs() < 0.03;
             let explained_by_gps = gps_recent && !self.gps_steady;
+            // With a gyroscope, a phone that really moved also rotated: a
+            // gravity change it did not see is a drift or an acceleration.
+            let has_gyro = b.n_gyro * 2 >= b.n;
+            self.streak_rot = if self.moved_streak == 0 {
+                reject(b.rot, self.up)
+            } else {
+                add(self.streak_rot, reject(b.rot, self.up))
+            };
+            let rotation_seen = !has_gyro
+                || norm(self.streak_rot) > 0.5 * self.cfg.moved_angle_deg * deg
+                || self.moved_rot_recent > 0.5 * self.cfg.moved_angle_deg * deg;
+            // Rotation seen over the last ~5 s (a re-mount's handling comes
+            // before gravity settles in its new direction).
+            self.moved_rot_recent = 0.8 * self.moved_rot_recent + norm(reject(b.rot, self.up));
             if std < self.cfg.quiet_max_std_mps2
                 && mag_ok
                 && !explained_by_gps
+                && rotation_seen
                 && dev > self.cfg.moved_angle_deg * deg
             {
                 self.moved_streak += 1;
                 if self.moved_streak >= self.cfg.moved_blocks {
-                    self.mark_moved();
+                    self.mark_moved(1);
                     // The block that confirmed the move is a valid first tilt.
                     self.update_tilt(mean_f);
                     self.state = OrientationState::Estimating;
                     return;
+                }
+            } else if std < self.cfg.quiet_max_std_mps2
+                && mag_ok
+                && !explained_by_gps
+                && dev > self.cfg.moved_angle_deg * deg
+            {
+                // Gravity settled elsewhere but the phone did not rotate: a slow
+                // drift (cup holder) the tilt lagged behind. Follow it.
+                self.moved_streak = self.moved_streak.saturating_add(1);
+                if self.moved_streak >= self.cfg.moved_blocks {
+                    self.drift_follow = true;
                 }
             } else {
                 self.moved_streak = 0;
@@ -674,7 +737,7 @@ impl OrientationEstimator {
                 }
                 _ => self.init_candidate = Some(mean_f),
             }
-        } else if !full || dev < 10.0 * deg {
+        } else if !full || dev < 10.0 * deg || core::mem::take(&mut self.drift_follow) {
             self.update_tilt(mean_f);
         }
     }
@@ -765,7 +828,7 @@ impl OrientationEstimator {
             let gyro_yaw = dot(interval.rot, self.up);
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
             if (gyro_yaw - bearing_yaw).abs() > self.cfg.moved_yaw_mismatch_deg * deg {
-                self.mark_moved();
+                self.mark_moved(2);
                 return;
             }
         }

@@ -115,7 +115,7 @@ pub struct Pipeline {
     cfg: PipelineConfig,
     counts: InputCounts,
     last_imu_t_s: Option<f64>,
-    last_gps_t_s: Option<f64>,
+    last_gps: Option<GpsFix>,
     dt_avg_s: f32,
     block: BlockStats,
     block_start_t_s: f64,
@@ -131,7 +131,7 @@ impl Pipeline {
             cfg,
             counts: InputCounts::default(),
             last_imu_t_s: None,
-            last_gps_t_s: None,
+            last_gps: None,
             dt_avg_s: 1.0 / cfg.initial_rate_hz,
             block: BlockStats::default(),
             block_start_t_s: 0.0,
@@ -158,6 +158,11 @@ impl Pipeline {
     /// How many times the phone was seen to move in the vehicle.
     pub fn phone_moves(&self) -> u32 {
         self.orientation.moves()
+    }
+
+    /// Moves by detector (see [`OrientationEstimator::moves_by_detector`]).
+    pub fn phone_moves_by_detector(&self) -> [u32; 3] {
+        self.orientation.moves_by_detector()
     }
 
     /// The measured IMU sample rate, Hz.
@@ -234,7 +239,7 @@ impl Pipeline {
     /// Pushes one GPS fix; invalid optional fields are dropped and counted,
     /// an invalid fix is rejected and counted.
     pub fn push_gps(&mut self, fix: &GpsFix) -> Result<(), Rejection> {
-        let (fix, dropped) = match check_gps(fix, self.last_gps_t_s) {
+        let (clean, dropped) = match check_gps(fix, self.last_gps.as_ref()) {
             Ok(ok) => ok,
             Err(r) => {
                 self.counts.count_gps(r);
@@ -243,7 +248,8 @@ impl Pipeline {
         };
         self.counts.gps_accepted += 1;
         self.counts.gps_fields_dropped += u64::from(dropped);
-        self.last_gps_t_s = Some(fix.t_s);
+        self.last_gps = Some(*fix);
+        let fix = clean;
         // Fixes worse than 25 m carry no usable speed change.
         let speed = fix
             .speed_mps
