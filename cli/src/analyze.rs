@@ -20,6 +20,7 @@ pub fn run(
     let mut kalman_samples = 0u64;
     let mut outputs = 0u64;
     let t0 = trip.imu.first().map_or(0.0, |s| s.t_s);
+    let mut track: Vec<String> = Vec::new();
     replay(&trip, &mut p, |p, out, t| {
         if let Some(o) = out {
             outputs += 1;
@@ -35,7 +36,7 @@ pub fn run(
             next_track_t = t.floor() + 1.0;
             let o = p.orientation();
             if as_json {
-                println!(
+                track.push(format!(
                     "{}",
                     json!({
                         "type": "orientation", "t_s": t, "state": o.state.as_str(),
@@ -43,9 +44,9 @@ pub fn run(
                         "yaw_deg": o.yaw_rad.to_degrees(), "tilt_confidence": o.tilt_confidence,
                         "heading_confidence": o.heading_confidence, "heading_source": o.heading_source.as_str(),
                     })
-                );
+                ));
             } else {
-                println!(
+                track.push(format!(
                     "t={t:8.1}s {:<10} roll {:7.1} pitch {:6.1} yaw {:7.1} deg  tilt conf {:.2} heading conf {:.2} ({})",
                     o.state.as_str(),
                     o.roll_rad.to_degrees(),
@@ -54,10 +55,13 @@ pub fn run(
                     o.tilt_confidence,
                     o.heading_confidence,
                     o.heading_source.as_str()
-                );
+                ));
             }
         }
     });
+    for line in &track {
+        say!("{line}")?;
+    }
     let c = p.counts();
     let o = p.orientation();
     let share = |n: u64| {
@@ -68,7 +72,7 @@ pub fn run(
         }
     };
     if as_json {
-        println!(
+        say!(
             "{}",
             json!({
                 "type": "summary",
@@ -76,11 +80,13 @@ pub fn run(
                 "duration_s": trip.duration_s(),
                 "imu": { "accepted": c.imu_accepted, "non_finite": c.imu_non_finite,
                          "time_not_increasing": c.imu_time_not_increasing,
+                         "time_jump": c.imu_time_jump,
                          "accel_out_of_range": c.imu_accel_out_of_range,
                          "gyro_out_of_range": c.imu_gyro_out_of_range, "gaps": c.imu_gaps,
                          "rate_hz": p.sample_rate_hz() },
                 "gps": { "accepted": c.gps_accepted, "non_finite": c.gps_non_finite,
                          "time_not_increasing": c.gps_time_not_increasing,
+                         "time_jump": c.gps_time_jump,
                          "position_out_of_range": c.gps_position_out_of_range,
                          "stale": c.gps_stale,
                          "fields_dropped": c.gps_fields_dropped },
@@ -92,35 +98,37 @@ pub fn run(
                                  "phone_moves_by_detector": p.phone_moves_by_detector() },
                 "filter": { "kalman_share": share(kalman_samples) },
             })
-        );
+        )?;
     } else {
-        println!("trip {}: {:.1} s", dir.display(), trip.duration_s());
-        println!(
-            "IMU: {} accepted at {:.0} Hz; rejected {} (non-finite {}, time not increasing {}, accel out of range {}, gyro out of range {}); gaps {}",
+        say!("trip {}: {:.1} s", dir.display(), trip.duration_s())?;
+        say!(
+            "IMU: {} accepted at {:.0} Hz; rejected {} (non-finite {}, time not increasing {}, time jump {}, accel out of range {}, gyro out of range {}); gaps {}",
             c.imu_accepted,
             p.sample_rate_hz(),
             c.imu_rejected(),
             c.imu_non_finite,
             c.imu_time_not_increasing,
+            c.imu_time_jump,
             c.imu_accel_out_of_range,
             c.imu_gyro_out_of_range,
             c.imu_gaps
-        );
+        )?;
         if c.gps_accepted + c.gps_rejected() == 0 {
-            println!("GPS: none (accelerometer and gyroscope evidence only)");
+            say!("GPS: none (accelerometer and gyroscope evidence only)")?;
         } else {
-            println!(
-                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, position out of range {}, stale repeats {}); invalid fields dropped {}",
+            say!(
+                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, time jump {}, position out of range {}, stale repeats {}); invalid fields dropped {}",
                 c.gps_accepted,
                 c.gps_rejected(),
                 c.gps_non_finite,
                 c.gps_time_not_increasing,
+                c.gps_time_jump,
                 c.gps_position_out_of_range,
                 c.gps_stale,
                 c.gps_fields_dropped
-            );
+            )?;
         }
-        println!(
+        say!(
             "orientation: {} (roll {:.1}, pitch {:.1}, yaw {:.1} deg; tilt confidence {:.2}, heading confidence {:.2} from {})",
             o.state.as_str(),
             o.roll_rad.to_degrees(),
@@ -129,21 +137,21 @@ pub fn run(
             o.tilt_confidence,
             o.heading_confidence,
             o.heading_source.as_str()
-        );
+        )?;
         match first_lock {
-            Some(t) => println!(
+            Some(t) => say!(
                 "  first locked after {t:.1} s; locked {:.0} % of samples; phone moved {} times (by gyroscope tilt, gravity, yaw vs bearing: {:?})",
                 100.0 * share(locked_samples),
                 p.phone_moves(),
                 p.phone_moves_by_detector()
             ),
-            None => println!("  never locked: no vehicle-frame events can be trusted on this trip"),
-        }
-        println!(
+            None => say!("  never locked: no vehicle-frame events can be trusted on this trip"),
+        }?;
+        say!(
             "filter: Kalman (noisy) {:.0} % of samples, low-pass {:.0} %",
             100.0 * share(kalman_samples),
             100.0 * (1.0 - share(kalman_samples))
-        );
+        )?;
     }
     Ok(())
 }

@@ -93,10 +93,10 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     let phone_path = data.join("dataset1_phone.csv");
     let car_path = data.join("dataset1_car.csv");
     if !phone_path.exists() || !car_path.exists() {
-        println!(
+        say!(
             "skipped: cloudpose data not found in {} (it is evaluation data kept outside the repository)",
             data.display()
-        );
+        )?;
         return Ok(());
     }
     let phone = Table::read(&phone_path)?;
@@ -238,21 +238,21 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     let can_mean = can_speed.iter().map(|c| c.1).sum::<f64>() / can_speed.len().max(1) as f64;
     let o = p.orientation();
     let c = p.counts();
-    println!(
+    say!(
         "cloudpose dataset 1: {} phone rows ({:.0} Hz), {} CAN rows",
         phone.rows.len(),
         p.sample_rate_hz(),
         car.rows.len()
-    );
-    println!(
+    )?;
+    say!(
         "  IMU accepted {} rejected {}; GPS fixes {} (invalid fields dropped {})",
         c.imu_accepted,
         c.imu_rejected(),
         c.gps_accepted,
         c.gps_fields_dropped
-    );
-    println!("  mean speed: GPS {gps_mean:.2} m/s, CAN {can_mean:.2} m/s");
-    println!(
+    )?;
+    say!("  mean speed: GPS {gps_mean:.2} m/s, CAN {can_mean:.2} m/s")?;
+    say!(
         "  orientation: {} after {}, roll {:.1} pitch {:.1} yaw {:.1} deg, heading from {} (confidence {:.2}); phone moves {}",
         o.state.as_str(),
         first_lock.map_or("never".into(), |t| format!("first lock at {t:.1} s")),
@@ -262,18 +262,20 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         o.heading_source.as_str(),
         o.heading_confidence,
         p.phone_moves()
-    );
-    println!(
+    )?;
+    say!(
         "  CAN `Lateral Gs` vs GPS course-rate x speed (positive right): r = {can_lat_vs_right:.2} -> CAN lateral is positive to the {}",
         if can_lat_sign < 0.0 { "right" } else { "left" }
-    );
-    println!("  correlation over {n} locked samples (vehicle frame vs CAN, same sign convention):");
-    println!(
+    )?;
+    say!("  correlation over {n} locked samples (vehicle frame vs CAN, same sign convention):")?;
+    say!(
         "    longitudinal r = {r_long:.3} (aim >= 0.80)   lateral r = {r_lat:.3} (aim >= 0.75)   at lag 0"
-    );
-    println!(
+    )?;
+    say!(
         "    longitudinal r = {:.3}              lateral r = {:.3}                at best lag {:+.1} s (CAN later than phone)",
-        best.1, best.2, best.0
-    );
+        best.1,
+        best.2,
+        best.0
+    )?;
     Ok(())
 }

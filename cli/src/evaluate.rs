@@ -24,7 +24,7 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     if !as_json {
-        println!(
+        say!(
             "{:<16} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>7}",
             "scenario",
             "hours",
@@ -36,7 +36,7 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
             "relock",
             "locked",
             "moves"
-        );
+        )?;
     }
     let mut all = OrientationReport::default();
     for s in &scenarios {
@@ -74,8 +74,8 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
             percentile(&agg.yaw_errors_deg, 0.95),
         );
         if as_json {
-            bar.suspend(|| {
-                println!(
+            bar.suspend(|| -> std::io::Result<()> {
+                say!(
                     "{}",
                     json!({
                         "scenario": s.name, "seeds": seeds, "hours": hours,
@@ -87,7 +87,7 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
                         "moves_detected": agg.moves_detected, "moves_true": agg.moves_true,
                     })
                 )
-            });
+            })?;
         } else {
             let lock = match (lock_max, never) {
                 (Some(t), 0) => format!("{t:.0}s"),
@@ -99,8 +99,8 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
                 (Some(t), _) => format!("{t:.0}s"),
                 (None, _) => "-".into(),
             };
-            bar.suspend(|| {
-                println!(
+            bar.suspend(|| -> std::io::Result<()> {
+                say!(
                     "{:<16} {:>6.2} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7.0}% {:>3}/{:<3}",
                     s.name,
                     hours,
@@ -114,18 +114,18 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
                     agg.moves_detected,
                     agg.moves_true
                 )
-            });
+            })?;
         }
         all.tilt_errors_deg.extend(agg.tilt_errors_deg);
         all.yaw_errors_deg.extend(agg.yaw_errors_deg);
     }
     bar.finish_and_clear();
     if !as_json {
-        println!(
+        say!(
             "all: tilt p95 {:.2} deg, yaw p95 {:.2} deg (errors in degrees; lock = time from first manoeuvre to lock, max over seeds; relock = max after a handling; moves = detected/true handlings)",
             percentile(&all.tilt_errors_deg, 0.95).unwrap_or(f32::NAN),
             percentile(&all.yaw_errors_deg, 0.95).unwrap_or(f32::NAN)
-        );
+        )?;
     }
     Ok(())
 }

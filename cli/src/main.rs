@@ -1,5 +1,14 @@
 //! The `safelane` command.
 
+/// `println!` that returns the write error instead of panicking, so that
+/// `safelane ... | head` ends quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod analyze;
 mod cloudpose;
 mod evaluate;
@@ -102,10 +111,10 @@ fn main() -> ExitCode {
             list,
         } => {
             if list {
-                for s in safelane_fixtures::scenario::all() {
-                    println!("{:<16} {}", s.name, s.description);
-                }
-                Ok(())
+                safelane_fixtures::scenario::all()
+                    .iter()
+                    .try_for_each(|s| say!("{:<16} {}", s.name, s.description))
+                    .map_err(anyhow::Error::from)
             } else {
                 simulate(
                     scenario.as_deref().unwrap_or_default(),
@@ -135,6 +144,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -160,13 +175,13 @@ fn simulate(name: &str, seed: u64, out: PathBuf, duration_s: Option<f64>) -> any
     let trip = safelane_fixtures::simulate(&s, seed);
     safelane_trip::write_trip(&out, &trip)?;
     let harsh = trip.truth.as_ref().map_or(0, Vec::len);
-    println!(
+    say!(
         "wrote {}: scenario {} seed {seed}, {:.0} s, {} IMU samples, {} GPS fixes, {harsh} harsh events",
         out.display(),
         s.name,
         trip.duration_s(),
         trip.imu.len(),
         trip.gps.len()
-    );
+    )?;
     Ok(())
 }

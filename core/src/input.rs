@@ -57,6 +57,9 @@ pub enum Rejection {
     NonFinite,
     /// The timestamp is not later than the previous accepted sample's.
     TimeNotIncreasing,
+    /// The timestamp jumps implausibly far ahead (a corrupt clock value);
+    /// accepted only once following samples confirm the new timeline.
+    TimeJump,
     /// An accelerometer component exceeds 16 g.
     AccelOutOfRange,
     /// A gyroscope component exceeds 35 rad/s.
@@ -73,6 +76,7 @@ impl fmt::Display for Rejection {
         f.write_str(match self {
             Rejection::NonFinite => "a value is NaN or infinite",
             Rejection::TimeNotIncreasing => "timestamp does not increase",
+            Rejection::TimeJump => "timestamp jumps too far ahead",
             Rejection::AccelOutOfRange => "accelerometer beyond 16 g",
             Rejection::GyroOutOfRange => "gyroscope beyond 35 rad/s",
             Rejection::PositionOutOfRange => "latitude or longitude out of range",
@@ -90,6 +94,8 @@ pub struct InputCounts {
     pub imu_non_finite: u64,
     /// IMU samples whose timestamp went backwards or repeated.
     pub imu_time_not_increasing: u64,
+    /// IMU samples whose timestamp jumped too far ahead, unconfirmed.
+    pub imu_time_jump: u64,
     /// IMU samples beyond 16 g.
     pub imu_accel_out_of_range: u64,
     /// IMU samples beyond 35 rad/s.
@@ -103,6 +109,8 @@ pub struct InputCounts {
     pub gps_non_finite: u64,
     /// GPS fixes whose timestamp went backwards or repeated.
     pub gps_time_not_increasing: u64,
+    /// GPS fixes whose timestamp jumped too far ahead, unconfirmed.
+    pub gps_time_jump: u64,
     /// GPS fixes with an impossible latitude or longitude.
     pub gps_position_out_of_range: u64,
     /// Stale GPS fixes: the previous fix repeated under a new timestamp.
@@ -117,6 +125,7 @@ impl InputCounts {
     pub fn imu_rejected(&self) -> u64 {
         self.imu_non_finite
             + self.imu_time_not_increasing
+            + self.imu_time_jump
             + self.imu_accel_out_of_range
             + self.imu_gyro_out_of_range
     }
@@ -125,6 +134,7 @@ impl InputCounts {
     pub fn gps_rejected(&self) -> u64 {
         self.gps_non_finite
             + self.gps_time_not_increasing
+            + self.gps_time_jump
             + self.gps_position_out_of_range
             + self.gps_stale
     }
@@ -133,6 +143,7 @@ impl InputCounts {
         match r {
             Rejection::NonFinite => self.imu_non_finite += 1,
             Rejection::TimeNotIncreasing => self.imu_time_not_increasing += 1,
+            Rejection::TimeJump => self.imu_time_jump += 1,
             Rejection::AccelOutOfRange => self.imu_accel_out_of_range += 1,
             Rejection::GyroOutOfRange => self.imu_gyro_out_of_range += 1,
             Rejection::PositionOutOfRange | Rejection::StaleFix => {}
@@ -143,10 +154,58 @@ impl InputCounts {
         match r {
             Rejection::NonFinite => self.gps_non_finite += 1,
             Rejection::TimeNotIncreasing => self.gps_time_not_increasing += 1,
+            Rejection::TimeJump => self.gps_time_jump += 1,
             Rejection::PositionOutOfRange => self.gps_position_out_of_range += 1,
             Rejection::StaleFix => self.gps_stale += 1,
             Rejection::AccelOutOfRange | Rejection::GyroOutOfRange => {}
         }
+    }
+}
+
+/// Guards a stream's clock against corrupt far-future timestamps: a forward
+/// jump beyond the limit is rejected unless `CONFIRMATIONS` consecutive
+/// samples continue the new timeline (then the stream resynchronises).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ClockGuard {
+    pending_t_s: Option<f64>,
+    confirmations: u8,
+}
+
+impl ClockGuard {
+    const CONFIRMATIONS: u8 = 3;
+
+    /// Decides on a timestamp that already passed [`check_imu`]/[`check_gps`]
+    /// against `last_t_s`.
+    pub fn check(
+        &mut self,
+        t_s: f64,
+        last_t_s: Option<f64>,
+        max_jump_s: f64,
+    ) -> Result<(), Rejection> {
+        let Some(last) = last_t_s else {
+            return Ok(());
+        };
+        if t_s - last <= max_jump_s {
+            self.pending_t_s = None;
+            self.confirmations = 0;
+            return Ok(());
+        }
+        match self.pending_t_s {
+            Some(p) if t_s > p && t_s - p <= max_jump_s => {
+                self.confirmations += 1;
+                self.pending_t_s = Some(t_s);
+                if self.confirmations + 1 >= Self::CONFIRMATIONS {
+                    self.pending_t_s = None;
+                    self.confirmations = 0;
+                    return Ok(());
+                }
+            }
+            _ => {
+                self.pending_t_s = Some(t_s);
+                self.confirmations = 0;
+            }
+        }
+        Err(Rejection::TimeJump)
     }
 }
 

@@ -358,6 +358,9 @@ struct GpsMemory {
 }
 
 const NO_GPS_AFTER_S: f64 = 3.0;
+/// Slowest GPS speed at which speed changes and turns count as the
+/// vehicle's (a person walks at 1-2 m/s).
+const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
 const STOP_RING: usize = 3;
 
 /// The orientation estimator. Fixed size, no allocation.
@@ -395,6 +398,7 @@ pub struct OrientationEstimator {
     gps_len: usize,
     gps_interval: BlockStats,
     gps_steady: bool,
+    last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
     // Moves.
     moved_streak: u8,
@@ -442,6 +446,7 @@ impl OrientationEstimator {
             gps_len: 0,
             gps_interval: BlockStats::default(),
             gps_steady: false,
+            last_speed_mps: 0.0,
             last_gps_t_s: None,
             moved_streak: 0,
             streak_rot: [0.0; 3],
@@ -665,7 +670,9 @@ impl OrientationEstimator {
         let h_mag = norm(h);
 
         // Gyroscope: centripetal acceleration points to the inside of the turn.
-        if let Some(r) = yaw_rate {
+        // Not while GPS says the phone moves at walking pace (a person turning).
+        let slow = gps_recent && self.last_speed_mps < MIN_VEHICLE_SPEED_MPS;
+        if let (Some(r), false) = (yaw_rate, slow) {
             if r.abs() > 0.08 && h_mag > 0.3 {
                 self.c_gyro = add(self.c_gyro, scale(h, r));
                 self.n_turn += 1.0;
@@ -767,6 +774,7 @@ impl OrientationEstimator {
             self.gps_len = 0;
             return;
         };
+        self.last_speed_mps = v;
         let mem = GpsMemory {
             t_s,
             speed_mps: v,
@@ -845,7 +853,12 @@ impl OrientationEstimator {
         self.c_gps = scale(self.c_gps, decay);
         self.sum_a2 *= decay;
         self.n_gps_long *= decay;
-        if accel.abs() >= self.cfg.heading_min_accel_mps2 && straight && v_mean > 1.0 {
+        // Below walking-plus-margin speeds the phone may be on foot with its
+        // owner: speed changes then are steps, not the vehicle.
+        if accel.abs() >= self.cfg.heading_min_accel_mps2
+            && straight
+            && v_mean >= MIN_VEHICLE_SPEED_MPS
+        {
             let h = reject(sub(interval.mean_f(), scale(self.up, self.g_mag)), self.up);
             self.m_long.add_outer(h, 1.0);
             self.n_long += 1.0;

@@ -13,7 +13,7 @@
 
 use crate::ConfigError;
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
-use crate::input::{GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
+use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
 use crate::math::{mat_vec, sub};
 use crate::orientation::{
     BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
@@ -42,6 +42,9 @@ pub struct PipelineConfig {
     pub max_gap_s: f32,
     /// Sample rate assumed until measured, Hz. Default 100.
     pub initial_rate_hz: f32,
+    /// A timestamp further ahead than this (s) is taken for a corrupt clock
+    /// value unless three samples confirm it. Default 600.
+    pub max_time_jump_s: f32,
 }
 
 impl PipelineConfig {
@@ -53,6 +56,7 @@ impl PipelineConfig {
             filter: FilterConfig::default(),
             max_gap_s: 1.0,
             initial_rate_hz: 100.0,
+            max_time_jump_s: 600.0,
         }
     }
 
@@ -79,6 +83,12 @@ impl PipelineConfig {
         self.filter.validate()?;
         if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0) {
             return Err(ConfigError::new("max_gap_s", "must be in [0.05, 60] s"));
+        }
+        if !(self.max_time_jump_s.is_finite() && self.max_time_jump_s > self.max_gap_s) {
+            return Err(ConfigError::new(
+                "max_time_jump_s",
+                "must be greater than max_gap_s",
+            ));
         }
         if !(self.initial_rate_hz.is_finite() && (1.0..=1000.0).contains(&self.initial_rate_hz)) {
             return Err(ConfigError::new(
@@ -116,6 +126,8 @@ pub struct Pipeline {
     counts: InputCounts,
     last_imu_t_s: Option<f64>,
     last_gps: Option<GpsFix>,
+    imu_clock: ClockGuard,
+    gps_clock: ClockGuard,
     dt_avg_s: f32,
     block: BlockStats,
     block_start_t_s: f64,
@@ -132,6 +144,8 @@ impl Pipeline {
             counts: InputCounts::default(),
             last_imu_t_s: None,
             last_gps: None,
+            imu_clock: ClockGuard::default(),
+            gps_clock: ClockGuard::default(),
             dt_avg_s: 1.0 / cfg.initial_rate_hz,
             block: BlockStats::default(),
             block_start_t_s: 0.0,
@@ -183,7 +197,10 @@ impl Pipeline {
     /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
     /// rejected (the rejection is also counted).
     pub fn push_imu(&mut self, s: &ImuSample) -> Result<VehicleSample, Rejection> {
-        if let Err(r) = check_imu(s, self.last_imu_t_s) {
+        let jump = f64::from(self.cfg.max_time_jump_s);
+        if let Err(r) = check_imu(s, self.last_imu_t_s)
+            .and_then(|()| self.imu_clock.check(s.t_s, self.last_imu_t_s, jump))
+        {
             self.counts.count_imu(r);
             return Err(r);
         }
@@ -239,7 +256,11 @@ impl Pipeline {
     /// Pushes one GPS fix; invalid optional fields are dropped and counted,
     /// an invalid fix is rejected and counted.
     pub fn push_gps(&mut self, fix: &GpsFix) -> Result<(), Rejection> {
-        let (clean, dropped) = match check_gps(fix, self.last_gps.as_ref()) {
+        let jump = f64::from(self.cfg.max_time_jump_s);
+        let last_t = self.last_gps.map(|g| g.t_s);
+        let checked = check_gps(fix, self.last_gps.as_ref())
+            .and_then(|ok| self.gps_clock.check(fix.t_s, last_t, jump).map(|()| ok));
+        let (clean, dropped) = match checked {
             Ok(ok) => ok,
             Err(r) => {
                 self.counts.count_gps(r);
@@ -292,12 +313,21 @@ mod tests {
             p.push_imu(&sample(5.0)).is_ok(),
             "the sample after a gap is kept"
         );
+        // One corrupt far-future timestamp is refused and does not block the stream.
+        assert_eq!(p.push_imu(&sample(1e12)), Err(Rejection::TimeJump));
+        assert!(p.push_imu(&sample(5.01)).is_ok());
+        // A real resumption hours later is accepted once three samples agree.
+        assert_eq!(p.push_imu(&sample(7200.00)), Err(Rejection::TimeJump));
+        assert_eq!(p.push_imu(&sample(7200.01)), Err(Rejection::TimeJump));
+        assert!(p.push_imu(&sample(7200.02)).is_ok());
+        assert!(p.push_imu(&sample(7200.03)).is_ok());
         let c = p.counts();
-        assert_eq!(c.imu_accepted, 4);
+        assert_eq!(c.imu_accepted, 7);
+        assert_eq!(c.imu_time_jump, 3);
         assert_eq!(c.imu_time_not_increasing, 2);
         assert_eq!(c.imu_non_finite, 1);
         assert_eq!(c.imu_accel_out_of_range, 1);
-        assert_eq!(c.imu_gaps, 1);
+        assert_eq!(c.imu_gaps, 2);
     }
 
     #[test]

@@ -1,0 +1,112 @@
+//! The `safelane` binary end to end: simulate a trip, analyze it, and the
+//! errors a user sees for bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+fn safelane(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_safelane"))
+        .args(args)
+        .output()
+        .expect("run safelane");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn simulate_then_analyze_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let trip = dir.path().join("trip");
+    let trip_s = trip.to_str().unwrap();
+    let (ok, out, err) = safelane(&[
+        "simulate",
+        "--scenario",
+        "two-brakings",
+        "--seed",
+        "4",
+        "--out",
+        trip_s,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("two-brakings"), "{out}");
+    for f in [
+        "imu.csv",
+        "gps.csv",
+        "truth.csv",
+        "truth_orientation.csv",
+        "manoeuvres.csv",
+    ] {
+        assert!(trip.join(f).exists(), "{f} missing");
+    }
+
+    let (ok, out, err) = safelane(&["analyze", trip_s, "--json", "--orientation"]);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["orientation"]["state"], "locked");
+    assert!(summary["imu"]["accepted"].as_u64().unwrap() > 10_000);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "orientation" && l["state"] == "unknown")
+    );
+
+    let (ok, out, _) = safelane(&["analyze", trip_s]);
+    assert!(ok);
+    assert!(out.contains("orientation: locked"), "{out}");
+}
+
+#[test]
+fn a_malformed_trip_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("imu.csv"),
+        "t_s,ax,ay,az,gx,gy,gz\n0.0,0,0,9.8,,,\n0.1,0,zero,9.8,,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("gps.csv"),
+        "t_s,lat,lon,speed_mps,bearing_deg,accuracy_m\n",
+    )
+    .unwrap();
+    let (ok, _, err) = safelane(&["analyze", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("imu.csv:3") && err.contains("`zero`"), "{err}");
+
+    std::fs::remove_file(dir.path().join("gps.csv")).unwrap();
+    std::fs::write(dir.path().join("imu.csv"), "t_s,ax,ay,az,gx,gy,gz\n").unwrap();
+    let (ok, _, err) = safelane(&["analyze", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("gps.csv") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_known_ones() {
+    let (ok, _, err) = safelane(&["simulate", "--scenario", "mars", "--out", "/nonexistent"]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown scenario `mars`") && err.contains("city-dash"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_trip_is_analyzed_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("imu.csv"), "t_s,ax,ay,az,gx,gy,gz\n").unwrap();
+    std::fs::write(
+        dir.path().join("gps.csv"),
+        "t_s,lat,lon,speed_mps,bearing_deg,accuracy_m\n",
+    )
+    .unwrap();
+    let (ok, out, err) = safelane(&["analyze", dir.path().to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("never locked"), "{out}");
+}
