@@ -163,11 +163,12 @@ pub struct OrientationConfig {
     pub moved_angle_deg: f32,
     /// Calm blocks with a changed gravity direction needed. Default 3.
     pub moved_blocks: u8,
-    /// Phone rotation not about the vertical within one block that means the
-    /// phone moved, deg. Default 50 (car), 75 (motorcycle: lean).
+    /// Phone rotation not about the vertical within a few seconds (a
+    /// decaying sum over blocks) that means the phone moved, deg. Default 50
+    /// (car), 120 (motorcycle: a lean in and out of a corner is not a move).
     pub moved_gyro_deg: f32,
-    /// Mismatch between gyroscope yaw and GPS bearing change within one GPS
-    /// interval that means the phone moved, deg. Default 45.
+    /// Mismatch between gyroscope yaw and GPS bearing change, summed over a
+    /// few GPS intervals, that means the phone moved, deg. Default 45.
     pub moved_yaw_mismatch_deg: f32,
     /// Largest accelerometer standard deviation of a standstill block, m/s^2. Default 0.08.
     pub still_max_std_mps2: f32,
@@ -203,7 +204,7 @@ impl OrientationConfig {
     pub fn motorcycle() -> Self {
         Self {
             quiet_max_std_mps2: 3.0,
-            moved_gyro_deg: 75.0,
+            moved_gyro_deg: 120.0,
             ..Self::default()
         }
     }
@@ -404,6 +405,9 @@ pub struct OrientationEstimator {
     moved_streak: u8,
     streak_rot: Vec3,
     moved_rot_recent: f32,
+    rot_window: f32,
+    yaw_mismatch: f32,
+    last_gps_accel_mps2: f32,
     drift_follow: bool,
     moves: u32,
     /// Moves by detector: gyroscope tilt, gravity settling, yaw mismatch.
@@ -451,6 +455,9 @@ impl OrientationEstimator {
             moved_streak: 0,
             streak_rot: [0.0; 3],
             moved_rot_recent: 0.0,
+            rot_window: 0.0,
+            yaw_mismatch: 0.0,
+            last_gps_accel_mps2: 0.0,
             drift_follow: false,
             moves: 0,
             moves_by: [0; 3],
@@ -584,7 +591,11 @@ impl OrientationEstimator {
 
         if self.tilt_known() {
             // Phone moves: a large rotation not about the vertical.
-            if b.n_gyro * 2 >= b.n && norm(reject(b.rot, self.up)) > self.cfg.moved_gyro_deg * deg {
+            // Rotation off the vertical summed over the last few seconds (a
+            // hand turns a phone over several blocks).
+            let off_vertical = norm(reject(b.rot, self.up));
+            self.rot_window = 0.7 * self.rot_window + off_vertical;
+            if b.n_gyro * 2 >= b.n && self.rot_window > self.cfg.moved_gyro_deg * deg {
                 self.mark_moved(0);
                 return;
             }
@@ -592,7 +603,10 @@ impl OrientationEstimator {
             // the magnitude of gravity (a vehicle acceleration would add to it).
             let dev = angle_between(mean_f, self.up);
             let mag_ok = (norm(mean_f) / self.g_mag - 1.0).abs() < 0.03;
-            let explained_by_gps = gps_recent && !self.gps_steady;
+            // A vehicle acceleration tilts the specific force by
+            // atan(a / g); the GPS says how large the acceleration is.
+            let gps_tilt = libm::atanf((self.last_gps_accel_mps2 + 0.5) / self.g_mag);
+            let explained_by_gps = gps_recent && dev < gps_tilt + 5.0 * deg;
             // With a gyroscope, a phone that really moved also rotated: a
             // gravity change it did not see is a drift or an acceleration.
             let has_gyro = b.n_gyro * 2 >= b.n;
@@ -818,6 +832,7 @@ impl OrientationEstimator {
         } else {
             accel
         };
+        self.last_gps_accel_mps2 = accel2.abs().max(accel.abs()) + lateral.map_or(0.0, f32::abs);
         self.gps_steady = accel2.abs() < self.cfg.quiet_max_gps_accel_mps2
             && lateral.is_none_or(|l| l.abs() < self.cfg.quiet_max_gps_lateral_mps2);
         if let Some(pending) = self.pending_quiet.take() {
@@ -835,10 +850,14 @@ impl OrientationEstimator {
         if let (Some(lat), true) = (lateral, interval.n_gyro * 2 >= interval.n) {
             let gyro_yaw = dot(interval.rot, self.up);
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
-            if (gyro_yaw - bearing_yaw).abs() > self.cfg.moved_yaw_mismatch_deg * deg {
+            // Summed over a few intervals: a hand turns a phone over seconds.
+            self.yaw_mismatch = 0.7 * self.yaw_mismatch + (gyro_yaw - bearing_yaw);
+            if self.yaw_mismatch.abs() > self.cfg.moved_yaw_mismatch_deg * deg {
                 self.mark_moved(2);
                 return;
             }
+        } else {
+            self.yaw_mismatch = 0.0;
         }
         let yaw_rate_ok = interval
             .mean_w()
