@@ -83,6 +83,7 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
                         "yaw_p50_deg": yaw.0, "yaw_p95_deg": yaw.1,
                         "time_to_lock_max_s": lock_max, "never_locked": never,
                         "relock_max_s": percentile(&relocked, 1.0), "relock_missed": relock_missed,
+                        "relock_s": relocked,
                         "locked_fraction": locked_fraction,
                         "moves_detected": agg.moves_detected, "moves_true": agg.moves_true,
                     })
