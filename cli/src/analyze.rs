@@ -19,11 +19,19 @@ pub fn run(
     let mut locked_samples = 0u64;
     let mut kalman_samples = 0u64;
     let mut outputs = 0u64;
+    let mut noise_sum = 0.0f64;
+    let mut noise_n = 0u64;
+    let mut last_noise_t = f64::NEG_INFINITY;
     let t0 = trip.imu.first().map_or(0.0, |s| s.t_s);
     let mut track: Vec<String> = Vec::new();
     replay(&trip, &mut p, |p, out, t| {
         if let Some(o) = out {
             outputs += 1;
+            if t - last_noise_t >= 1.0 {
+                last_noise_t = t;
+                noise_sum += f64::from(p.noise_mps2());
+                noise_n += 1;
+            }
             if o.orientation == OrientationState::Locked {
                 locked_samples += 1;
                 first_lock.get_or_insert(t - t0);
@@ -96,7 +104,7 @@ pub fn run(
                                  "heading_source": o.heading_source.as_str(), "first_lock_s": first_lock,
                                  "locked_share": share(locked_samples), "phone_moves": p.phone_moves(),
                                  "phone_moves_by_detector": p.phone_moves_by_detector() },
-                "filter": { "kalman_share": share(kalman_samples) },
+                "filter": { "kalman_share": share(kalman_samples), "mean_noise_mps2": noise_sum / noise_n.max(1) as f64 },
             })
         )?;
     } else {
@@ -148,9 +156,10 @@ pub fn run(
             None => say!("  never locked: no vehicle-frame events can be trusted on this trip"),
         }?;
         say!(
-            "filter: Kalman (noisy) {:.0} % of samples, low-pass {:.0} %",
+            "filter: Kalman (noisy) {:.0} % of samples, low-pass {:.0} %; mean window noise {:.2} m/s^2",
             100.0 * share(kalman_samples),
-            100.0 * (1.0 - share(kalman_samples))
+            100.0 * (1.0 - share(kalman_samples)),
+            noise_sum / noise_n.max(1) as f64
         )?;
     }
     Ok(())

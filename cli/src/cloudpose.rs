@@ -253,7 +253,7 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     )?;
     say!("  mean speed: GPS {gps_mean:.2} m/s, CAN {can_mean:.2} m/s")?;
     say!(
-        "  orientation: {} after {}, roll {:.1} pitch {:.1} yaw {:.1} deg, heading from {} (confidence {:.2}); phone moves {}",
+        "  orientation: {} after {}, roll {:.1} pitch {:.1} yaw {:.1} deg, heading from {} (confidence {:.2}); phone moves {} (gyroscope tilt, gravity, yaw vs bearing: {:?})",
         o.state.as_str(),
         first_lock.map_or("never".into(), |t| format!("first lock at {t:.1} s")),
         o.roll_rad.to_degrees(),
@@ -261,7 +261,8 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         o.yaw_rad.to_degrees(),
         o.heading_source.as_str(),
         o.heading_confidence,
-        p.phone_moves()
+        p.phone_moves(),
+        p.phone_moves_by_detector()
     )?;
     say!(
         "  CAN `Lateral Gs` vs GPS course-rate x speed (positive right): r = {can_lat_vs_right:.2} -> CAN lateral is positive to the {}",
