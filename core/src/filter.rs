@@ -232,8 +232,8 @@ impl AdaptiveFilter {
         }
         // Centre on the window's first sample so the f32 sums stay exact.
         let i = self.win_n;
-        for axis in 0..3 {
-            let v = x[axis] - self.last_input[axis];
+        for (axis, (xa, origin)) in x.iter().zip(self.last_input).enumerate() {
+            let v = xa - origin;
             self.win_sx[axis] += v;
             self.win_sxx[axis] += v * v;
             self.win_sxi[axis] += v * i;
