@@ -10,6 +10,7 @@ macro_rules! say {
 }
 
 mod analyze;
+mod backtest;
 mod cloudpose;
 mod evaluate;
 
@@ -91,6 +92,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay many trips and score the detected events against truth.csv
+    /// (precision, recall, F1 per kind; latency; suppressions).
+    Backtest {
+        /// Folder of trip directories (as written by `safelane suite`).
+        #[arg(required_unless_present = "suite")]
+        trips_dir: Option<PathBuf>,
+        /// Detection settings overriding the profile defaults: a JSON object
+        /// with any of the DetectionConfig fields, e.g. {"braking_mps2": 3.2}.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Simulate the fixed suite in memory instead of reading trips.
+        #[arg(long, conflicts_with = "trips_dir")]
+        suite: bool,
+        /// Hours of driving in the simulated suite.
+        #[arg(long, default_value_t = 20.0)]
+        hours: f64,
+        /// Vehicle profile for trips without meta.csv.
+        #[arg(long, value_enum, default_value_t = Vehicle::Car)]
+        vehicle: Vehicle,
+        /// One JSON object per group instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the fixed simulator suite (every scenario, seeds 1..n) as trip directories.
+    Suite {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// At least this many hours of driving.
+        #[arg(long, default_value_t = 20.0)]
+        hours: f64,
+    },
     /// Compare the vehicle-frame acceleration with the CAN bus of the real
     /// cloudpose drive (evaluation data, not shipped).
     Cloudpose {
@@ -141,6 +174,31 @@ fn main() -> ExitCode {
             json,
         } => evaluate::run(seeds, &scenario, json),
         Command::Cloudpose { data } => cloudpose::run(&data),
+        Command::Backtest {
+            trips_dir,
+            config,
+            suite,
+            hours,
+            vehicle,
+            json,
+        } => {
+            if !(hours.is_finite() && (0.01..=1000.0).contains(&hours)) {
+                Err(anyhow::anyhow!("--hours must be in [0.01, 1000]"))
+            } else {
+                let source = match (suite, trips_dir) {
+                    (true, _) | (false, None) => backtest::Source::Suite { hours },
+                    (false, Some(d)) => backtest::Source::Dir(d),
+                };
+                backtest::run(source, config.as_deref(), vehicle.into(), json)
+            }
+        }
+        Command::Suite { out, hours } => {
+            if !(hours.is_finite() && (0.01..=1000.0).contains(&hours)) {
+                Err(anyhow::anyhow!("--hours must be in [0.01, 1000]"))
+            } else {
+                backtest::suite(&out, hours)
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

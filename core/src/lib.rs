@@ -7,6 +7,8 @@
 //! - [`orientation`]: phone-to-vehicle rotation (tilt from gravity, heading by
 //!   PCA with the sign from GPS, gyroscope or standstills), move detection;
 //! - [`filter`]: adaptive noise filtering (biquad low-pass or Kalman);
+//! - [`detect`]: harsh braking, acceleration, cornering, lane changes and
+//!   crashes, with false-positive guards;
 //! - [`pipeline`]: the streaming chain that ties them together.
 //!
 //! Units are SI and carried in names (`t_s`, `accel_mps2`, `gyro_rps`).
@@ -23,6 +25,7 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod detect;
 pub mod event;
 pub mod filter;
 pub mod input;
@@ -30,6 +33,7 @@ pub mod math;
 pub mod orientation;
 pub mod pipeline;
 
+pub use detect::{DetectionConfig, Event, Severity, Suppression, SuppressionCounts};
 pub use event::{Direction, EventKind};
 pub use filter::{AdaptiveFilter, FilterConfig, FilterMode};
 pub use input::{GpsFix, ImuSample, InputCounts, Rejection, STANDARD_GRAVITY_MPS2};

@@ -410,8 +410,9 @@ pub struct OrientationEstimator {
     last_gps_accel_mps2: f32,
     drift_follow: bool,
     moves: u32,
-    /// Moves by detector: gyroscope tilt, gravity settling, yaw mismatch.
-    moves_by: [u32; 3],
+    /// Moves by detector: gyroscope tilt, gravity settling, yaw mismatch,
+    /// free fall (reported by the event detector).
+    moves_by: [u32; 4],
     // Solution.
     forward: Option<Vec3>,
     heading_conf: f32,
@@ -460,7 +461,7 @@ impl OrientationEstimator {
             last_gps_accel_mps2: 0.0,
             drift_follow: false,
             moves: 0,
-            moves_by: [0; 3],
+            moves_by: [0; 4],
             forward: None,
             heading_conf: 0.0,
             heading_source: HeadingSource::None,
@@ -485,9 +486,16 @@ impl OrientationEstimator {
 
     /// Moves by the detector that saw them: `[gyroscope rotation off the
     /// vertical, gravity settling in a new direction, gyroscope yaw not
-    /// matched by the GPS bearing]`.
-    pub fn moves_by_detector(&self) -> [u32; 3] {
+    /// matched by the GPS bearing, free fall]`.
+    pub fn moves_by_detector(&self) -> [u32; 4] {
         self.moves_by
+    }
+
+    /// The phone was seen falling: start over.
+    pub fn phone_fell(&mut self) {
+        if self.state != OrientationState::Moved {
+            self.mark_moved(3);
+        }
     }
 
     /// Rotation from phone to vehicle axes (see [`Orientation::rotation`]).

@@ -12,9 +12,10 @@
 //! the counters. There are no clocks, threads, storage or allocation inside.
 
 use crate::ConfigError;
+use crate::detect::{DetectionConfig, Detector, DetectorInput, Event, SuppressionCounts};
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
-use crate::math::{mat_vec, sub};
+use crate::math::{mat_vec, norm, sub};
 use crate::orientation::{
     BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
 };
@@ -37,6 +38,8 @@ pub struct PipelineConfig {
     pub orientation: OrientationConfig,
     /// Noise filter settings.
     pub filter: FilterConfig,
+    /// Event detection thresholds and guards.
+    pub detection: DetectionConfig,
     /// An IMU gap longer than this (s) resets filters and windows. Default 1.0
     /// (one statistics block).
     pub max_gap_s: f32,
@@ -54,6 +57,7 @@ impl PipelineConfig {
             vehicle: VehicleProfile::Car,
             orientation: OrientationConfig::default(),
             filter: FilterConfig::default(),
+            detection: DetectionConfig::car(),
             max_gap_s: 1.0,
             initial_rate_hz: 100.0,
             max_time_jump_s: 600.0,
@@ -65,6 +69,7 @@ impl PipelineConfig {
         Self {
             vehicle: VehicleProfile::Motorcycle,
             orientation: OrientationConfig::motorcycle(),
+            detection: DetectionConfig::motorcycle(),
             ..Self::car()
         }
     }
@@ -81,6 +86,7 @@ impl PipelineConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.orientation.validate()?;
         self.filter.validate()?;
+        self.detection.validate()?;
         if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0) {
             return Err(ConfigError::new("max_gap_s", "must be in [0.05, 60] s"));
         }
@@ -133,6 +139,7 @@ pub struct Pipeline {
     block_start_t_s: f64,
     orientation: OrientationEstimator,
     filter: AdaptiveFilter,
+    detector: Detector,
 }
 
 impl Pipeline {
@@ -151,6 +158,7 @@ impl Pipeline {
             block_start_t_s: 0.0,
             orientation: OrientationEstimator::new(cfg.orientation),
             filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
+            detector: Detector::new(cfg.detection),
         })
     }
 
@@ -175,8 +183,24 @@ impl Pipeline {
     }
 
     /// Moves by detector (see [`OrientationEstimator::moves_by_detector`]).
-    pub fn phone_moves_by_detector(&self) -> [u32; 3] {
+    pub fn phone_moves_by_detector(&self) -> [u32; 4] {
         self.orientation.moves_by_detector()
+    }
+
+    /// Takes the oldest detected event waiting to be pulled. Pull after every
+    /// push (or every batch): at most a few wait at a time.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        self.detector.pop_event()
+    }
+
+    /// Candidates suppressed by the guards, by reason.
+    pub fn suppressed(&self) -> &SuppressionCounts {
+        self.detector.suppressed()
+    }
+
+    /// Events reported so far, per kind in [`crate::EventKind::ALL`] order.
+    pub fn detected(&self) -> [u32; 6] {
+        self.detector.detected()
     }
 
     /// The measured IMU sample rate, Hz.
@@ -243,12 +267,32 @@ impl Pipeline {
         let g = self.orientation.gravity_mps2();
         let raw = sub(mat_vec(r, f), [0.0, 0.0, g]);
         let filtered = self.filter.run(raw, dt_s);
+        let gyro_vehicle = s.gyro_rps.map(|w| mat_vec(r, w));
+        let state = self.orientation.state();
+        let locked = state == OrientationState::Locked;
+        self.detector.on_sample(&DetectorInput {
+            t_s: s.t_s,
+            dt_s,
+            accel_mps2: filtered,
+            gyro_rps: gyro_vehicle,
+            specific_force_mps2: norm(f),
+            gravity_mps2: g,
+            orientation_known: locked,
+            orientation_confidence: if locked {
+                self.orientation.orientation().confidence()
+            } else {
+                0.0
+            },
+        });
+        if self.detector.take_freefall() {
+            self.orientation.phone_fell();
+        }
         Ok(VehicleSample {
             t_s: s.t_s,
             accel_mps2: filtered,
             accel_raw_mps2: raw,
-            gyro_rps: s.gyro_rps.map(|w| mat_vec(r, w)),
-            orientation: self.orientation.state(),
+            gyro_rps: gyro_vehicle,
+            orientation: state,
             filter: self.filter.mode(),
         })
     }
@@ -276,6 +320,8 @@ impl Pipeline {
             .speed_mps
             .filter(|_| fix.accuracy_m.is_none_or(|a| a <= 25.0));
         self.orientation.on_gps(fix.t_s, speed, fix.bearing_deg);
+        self.detector
+            .on_gps(fix.t_s, fix.lat_deg, fix.lon_deg, speed, fix.bearing_deg);
         Ok(())
     }
 }

@@ -10,6 +10,7 @@
 //! | `truth.csv` (optional) | `kind,direction,start_s,end_s` | harsh events; `kind` is a stable event name, `direction` is `left`, `right` or empty |
 //! | `truth_orientation.csv` (optional) | `t_s,roll_deg,pitch_deg,yaw_deg,mounted` | true phone-to-vehicle rotation as Z-Y-X Euler angles, `R = Rz(yaw) Ry(pitch) Rx(roll)`, `v = R p`; `mounted` is 0 while the phone is being handled |
 //! | `manoeuvres.csv` (optional) | `kind,direction,start_s,end_s,peak_mps2,harsh` | every manoeuvre the simulator drove, harsh or not |
+//! | `meta.csv` (optional) | `scenario,seed,vehicle` | where a simulated trip came from; `vehicle` is `car` or `motorcycle` |
 //!
 //! Rows are written in the order they were recorded, which need not be
 //! time order (phones deliver out-of-order samples); readers keep that order.
@@ -31,6 +32,19 @@ pub const TRUTH_HEADER: &str = "kind,direction,start_s,end_s";
 pub const TRUTH_ORIENTATION_HEADER: &str = "t_s,roll_deg,pitch_deg,yaw_deg,mounted";
 /// Header of `manoeuvres.csv`.
 pub const MANOEUVRES_HEADER: &str = "kind,direction,start_s,end_s,peak_mps2,harsh";
+/// Header of `meta.csv`.
+pub const META_HEADER: &str = "scenario,seed,vehicle";
+
+/// Where a simulated trip came from (`meta.csv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TripMeta {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// `car` or `motorcycle`.
+    pub vehicle: String,
+}
 
 /// Why a trip could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +143,8 @@ pub struct Trip {
     pub truth_orientation: Option<Vec<TruthOrientation>>,
     /// Every manoeuvre, when known.
     pub manoeuvres: Option<Vec<Manoeuvre>>,
+    /// Provenance, when known.
+    pub meta: Option<TripMeta>,
 }
 
 /// One input event in time order, as a phone delivers them.
@@ -378,6 +394,27 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         })?;
         trip.manoeuvres = Some(v);
     }
+    if let Some(rows) = Rows::open(dir, "meta.csv", META_HEADER)? {
+        let mut meta = None;
+        rows.each(3, |c| {
+            let seed = c.text(1);
+            let vehicle = c.text(2);
+            if vehicle != "car" && vehicle != "motorcycle" {
+                return Err(format!(
+                    "column vehicle: `{vehicle}` is not car or motorcycle"
+                ));
+            }
+            meta = Some(TripMeta {
+                scenario: c.text(0).to_string(),
+                seed: seed
+                    .parse()
+                    .map_err(|_| format!("column seed: `{seed}` is not a whole number"))?,
+                vehicle: vehicle.to_string(),
+            });
+            Ok(())
+        })?;
+        trip.meta = meta;
+    }
     Ok(trip)
 }
 
@@ -502,6 +539,14 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
             }),
         )?;
     }
+    if let Some(m) = &trip.meta {
+        write_file(
+            dir,
+            "meta.csv",
+            META_HEADER,
+            std::iter::once(format!("{},{},{}", m.scenario, m.seed, m.vehicle)),
+        )?;
+    }
     Ok(())
 }
 
@@ -553,6 +598,11 @@ mod tests {
                 peak_mps2: 1.5,
                 harsh: false,
             }]),
+            meta: Some(TripMeta {
+                scenario: "city-dash".into(),
+                seed: 7,
+                vehicle: "car".into(),
+            }),
         }
     }
 

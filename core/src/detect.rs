@@ -1,0 +1,1041 @@
+//! Harsh-event detection on the vehicle-frame stream, with false-positive
+//! guards, in bounded time.
+//!
+//! - **Braking / acceleration**: the filtered longitudinal acceleration beyond
+//!   a threshold for a minimum time; close candidates of the same kind merge.
+//!   Decided [`DetectionConfig::merge_gap_s`] after the candidate ends, or when
+//!   the GPS fix that closes it arrives (at most about 1 s later).
+//! - **Cornering and lane change**: a *lateral episode* (lateral acceleration
+//!   beyond an onset level, until it has been quiet for a moment) is
+//!   classified by its lasting heading change, from the gyroscope's yaw or,
+//!   without one, from GPS bearings around it: a corner turns the vehicle
+//!   (default ≥ 30°), a lane change swings left and right and leaves the
+//!   heading as it was (< 15°). On a motorcycle the lean hides the lateral
+//!   acceleration, so the lateral signal is yaw rate × GPS speed (or, without
+//!   a gyroscope, GPS bearing rate × speed).
+//! - **Crash**: specific force several g beyond gravity, then a velocity
+//!   change and a standstill within [`DetectionConfig::crash_confirm_s`]; a
+//!   free fall just before the impact means a phone fell, not a crash.
+//!
+//! Guards suppress a candidate, and count it by [`Suppression`] reason: the
+//! orientation not known (or not confident), the phone moving (free fall,
+//! rotation off the vertical), GPS speed at walking pace before and after,
+//! and the speed integrated from the acceleration disagreeing with the GPS
+//! speed change.
+//!
+//! All state is fixed-size; events wait in a ring of
+//! [`EVENT_QUEUE_CAPACITY`] until pulled.
+
+use crate::ConfigError;
+use crate::event::{Direction, EventKind};
+
+/// How many events wait to be pulled before the oldest is dropped (and counted).
+pub const EVENT_QUEUE_CAPACITY: usize = 8;
+const GPS_RING: usize = 8;
+
+/// Event severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Beyond the threshold.
+    Moderate,
+    /// Beyond `severe_factor` times the threshold.
+    Severe,
+}
+
+impl Severity {
+    /// `moderate` or `severe`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Moderate => "moderate",
+            Severity::Severe => "severe",
+        }
+    }
+}
+
+/// A detected harsh event.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    /// Kind.
+    pub kind: EventKind,
+    /// Side, for cornering and lane changes.
+    pub direction: Option<Direction>,
+    /// Start, s (the signal crossed the threshold).
+    pub start_s: f64,
+    /// End, s.
+    pub end_s: f64,
+    /// Peak acceleration magnitude, m/s^2.
+    pub peak_mps2: f32,
+    /// Severity.
+    pub severity: Severity,
+    /// 0..1: orientation confidence times how clearly the peak clears the threshold.
+    pub confidence: f32,
+    /// GPS speed at the start, m/s, when GPS is there.
+    pub speed_at_start_mps: Option<f32>,
+    /// GPS position nearest the peak, (lat, lon) degrees, when GPS is there.
+    pub position_at_peak: Option<(f64, f64)>,
+    /// Sample time at which the event was decided, s (for latency).
+    pub decided_s: f64,
+}
+
+/// Why a candidate was not reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Suppression {
+    /// The orientation was not locked, or its confidence was low.
+    OrientationUnknown,
+    /// The phone itself moved (free fall, rotation off the vertical).
+    PhoneMoved,
+    /// GPS speed at walking pace before and after.
+    Walking,
+    /// Speed integrated from the acceleration disagrees with the GPS speed change.
+    SpeedMismatch,
+    /// Beyond the threshold for less than the minimum duration.
+    TooShort,
+    /// An impact: left to the crash detector.
+    Impact,
+    /// An impact after a free fall: a dropped phone.
+    PhoneFall,
+    /// An impact without the velocity change and standstill of a crash.
+    NotACrash,
+}
+
+impl Suppression {
+    /// Every reason, in a stable order.
+    pub const ALL: [Suppression; 8] = [
+        Suppression::OrientationUnknown,
+        Suppression::PhoneMoved,
+        Suppression::Walking,
+        Suppression::SpeedMismatch,
+        Suppression::TooShort,
+        Suppression::Impact,
+        Suppression::PhoneFall,
+        Suppression::NotACrash,
+    ];
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suppression::OrientationUnknown => "orientation_unknown",
+            Suppression::PhoneMoved => "phone_moved",
+            Suppression::Walking => "walking",
+            Suppression::SpeedMismatch => "speed_mismatch",
+            Suppression::TooShort => "too_short",
+            Suppression::Impact => "impact",
+            Suppression::PhoneFall => "phone_fall",
+            Suppression::NotACrash => "not_a_crash",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Suppressed candidates by reason (index with [`Suppression::ALL`] order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SuppressionCounts(pub [u32; 8]);
+
+impl SuppressionCounts {
+    /// Count for one reason.
+    pub fn get(&self, r: Suppression) -> u32 {
+        self.0[r.index()]
+    }
+
+    /// All suppressed candidates.
+    pub fn total(&self) -> u32 {
+        self.0.iter().sum()
+    }
+}
+
+/// Detection thresholds. Defaults per vehicle profile: [`DetectionConfig::car`],
+/// [`DetectionConfig::motorcycle`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct DetectionConfig {
+    /// Harsh braking: deceleration beyond this, m/s^2. Car 3.0, motorcycle 3.3.
+    pub braking_mps2: f32,
+    /// Harsh acceleration, m/s^2. Car 2.6, motorcycle 3.0.
+    pub acceleration_mps2: f32,
+    /// Harsh cornering: lateral acceleration beyond this, m/s^2. 4.0.
+    pub cornering_mps2: f32,
+    /// Harsh lane change: peak lateral acceleration of the swerve, m/s^2. 3.0.
+    pub lane_change_mps2: f32,
+    /// Crash: specific force beyond gravity by this much, m/s^2. 39 (4 g).
+    pub crash_mps2: f32,
+    /// Severe when the peak is this many times the threshold. 1.5.
+    pub severe_factor: f32,
+    /// Time beyond the threshold needed, s. 0.3.
+    pub min_duration_s: f32,
+    /// Candidates of one kind closer than this merge; also the wait before
+    /// deciding, s. 0.5.
+    pub merge_gap_s: f32,
+    /// GPS speed below which (before and after) the phone is taken to be on
+    /// foot, m/s. 2.8 (10 km/h).
+    pub min_speed_mps: f32,
+    /// Allowed difference between integrated and GPS speed change: absolute
+    /// part, m/s. 2.5.
+    pub speed_mismatch_mps: f32,
+    /// Allowed difference: relative part (of the GPS speed change). 0.35.
+    pub speed_mismatch_fraction: f32,
+    /// Orientation confidence below which nothing is reported. 0.3.
+    pub min_orientation_confidence: f32,
+    /// A lateral episode turning the vehicle at least this much is a corner, deg. 30.
+    pub corner_min_heading_deg: f32,
+    /// A lateral episode turning less than this (and swinging both ways) is a
+    /// lane change, deg. 15.
+    pub lane_change_max_heading_deg: f32,
+    /// Lateral level that opens an episode, as a fraction of `lane_change_mps2`. 0.6.
+    pub lateral_onset_fraction: f32,
+    /// Quiet time that closes a lateral episode, s. 0.8.
+    pub lateral_quiet_s: f32,
+    /// Phone rotation off the vertical during a candidate that means the phone
+    /// moved, deg. Car 25, motorcycle 80 (lean).
+    pub phone_rotation_deg: f32,
+    /// Time allowed for a crash's standstill, s. 10.
+    pub crash_confirm_s: f32,
+    /// Lateral signal from yaw rate x speed instead of lateral acceleration
+    /// (motorcycles lean). Car false, motorcycle true.
+    pub lateral_from_yaw: bool,
+}
+
+impl DetectionConfig {
+    /// Defaults for a car.
+    pub const fn car() -> Self {
+        Self {
+            braking_mps2: 3.0,
+            acceleration_mps2: 2.6,
+            cornering_mps2: 4.0,
+            lane_change_mps2: 3.0,
+            crash_mps2: 39.0,
+            severe_factor: 1.5,
+            min_duration_s: 0.3,
+            merge_gap_s: 0.5,
+            min_speed_mps: 2.8,
+            speed_mismatch_mps: 2.5,
+            speed_mismatch_fraction: 0.35,
+            min_orientation_confidence: 0.3,
+            corner_min_heading_deg: 30.0,
+            lane_change_max_heading_deg: 15.0,
+            lateral_onset_fraction: 0.6,
+            lateral_quiet_s: 0.8,
+            phone_rotation_deg: 25.0,
+            crash_confirm_s: 10.0,
+            lateral_from_yaw: false,
+        }
+    }
+
+    /// Defaults for a motorcycle.
+    pub const fn motorcycle() -> Self {
+        Self {
+            braking_mps2: 3.3,
+            acceleration_mps2: 3.0,
+            phone_rotation_deg: 80.0,
+            lateral_from_yaw: true,
+            ..Self::car()
+        }
+    }
+
+    /// Checks every value; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn pos(v: f32, field: &'static str) -> Result<(), ConfigError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::new(field, "must be a positive number"))
+            }
+        }
+        pos(self.braking_mps2, "detection.braking_mps2")?;
+        pos(self.acceleration_mps2, "detection.acceleration_mps2")?;
+        pos(self.cornering_mps2, "detection.cornering_mps2")?;
+        pos(self.lane_change_mps2, "detection.lane_change_mps2")?;
+        pos(self.min_duration_s, "detection.min_duration_s")?;
+        pos(self.merge_gap_s, "detection.merge_gap_s")?;
+        pos(self.min_speed_mps, "detection.min_speed_mps")?;
+        pos(self.speed_mismatch_mps, "detection.speed_mismatch_mps")?;
+        pos(self.lateral_quiet_s, "detection.lateral_quiet_s")?;
+        pos(self.phone_rotation_deg, "detection.phone_rotation_deg")?;
+        pos(self.crash_confirm_s, "detection.crash_confirm_s")?;
+        if !(self.crash_mps2.is_finite() && self.crash_mps2 > 2.0 * self.braking_mps2) {
+            return Err(ConfigError::new(
+                "detection.crash_mps2",
+                "must be more than twice braking_mps2",
+            ));
+        }
+        if !(self.severe_factor.is_finite() && self.severe_factor > 1.0) {
+            return Err(ConfigError::new(
+                "detection.severe_factor",
+                "must be greater than 1",
+            ));
+        }
+        if !(self.speed_mismatch_fraction.is_finite() && self.speed_mismatch_fraction >= 0.0) {
+            return Err(ConfigError::new(
+                "detection.speed_mismatch_fraction",
+                "must be zero or positive",
+            ));
+        }
+        if !(self.min_orientation_confidence.is_finite()
+            && (0.0..=1.0).contains(&self.min_orientation_confidence))
+        {
+            return Err(ConfigError::new(
+                "detection.min_orientation_confidence",
+                "must be in [0, 1]",
+            ));
+        }
+        if !(self.lateral_onset_fraction.is_finite()
+            && self.lateral_onset_fraction > 0.0
+            && self.lateral_onset_fraction < 1.0)
+        {
+            return Err(ConfigError::new(
+                "detection.lateral_onset_fraction",
+                "must be in (0, 1)",
+            ));
+        }
+        if !(self.lane_change_max_heading_deg.is_finite()
+            && self.lane_change_max_heading_deg > 0.0
+            && self.corner_min_heading_deg > self.lane_change_max_heading_deg)
+        {
+            return Err(ConfigError::new(
+                "detection.corner_min_heading_deg",
+                "must be greater than lane_change_max_heading_deg, both positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the detector needs from one pipeline step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DetectorInput {
+    /// Sample time, s.
+    pub t_s: f64,
+    /// Interval since the previous sample, s.
+    pub dt_s: f32,
+    /// Filtered linear acceleration, vehicle axes, m/s^2.
+    pub accel_mps2: [f32; 3],
+    /// Vehicle-axes angular rate, rad/s, when the phone has a gyroscope.
+    pub gyro_rps: Option<[f32; 3]>,
+    /// Magnitude of the raw specific force, m/s^2.
+    pub specific_force_mps2: f32,
+    /// Measured gravity, m/s^2.
+    pub gravity_mps2: f32,
+    /// Orientation locked.
+    pub orientation_known: bool,
+    /// Orientation confidence 0..1.
+    pub orientation_confidence: f32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct GpsPoint {
+    t_s: f64,
+    speed_mps: Option<f32>,
+    bearing_deg: Option<f32>,
+    lat_deg: f64,
+    lon_deg: f64,
+    /// Cumulative integral of longitudinal acceleration at this time, m/s.
+    v_int: f64,
+}
+
+/// Common candidate bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Window {
+    start_s: f64,
+    end_s: f64,
+    peak: f32,
+    peak_t_s: f64,
+    orient_ok: bool,
+    conf: f32,
+    rot_start: f64,
+    moved: bool,
+}
+
+impl Window {
+    fn open(t: f64, d: &Detector, inp: &DetectorInput) -> Self {
+        Self {
+            start_s: t,
+            end_s: t,
+            peak: 0.0,
+            peak_t_s: t,
+            orient_ok: inp.orientation_known
+                && inp.orientation_confidence >= d.cfg.min_orientation_confidence,
+            conf: inp.orientation_confidence,
+            rot_start: d.rot_int - f64::from(d.rot_recent),
+            moved: d.freefall_recent(t),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LongCandidate {
+    kind: EventKind,
+    sign: f32,
+    threshold: f32,
+    w: Window,
+    above_s: f32,
+    active: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct LatEpisode {
+    w: Window,
+    heading_start: f64,
+    last_active_s: f64,
+    peak_left: f32,
+    peak_right: f32,
+    peak_left_t: f64,
+    peak_right_t: f64,
+    first_left: bool,
+    above_corner_left_s: f32,
+    above_corner_right_s: f32,
+    above_lc_s: f32,
+    gyro: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CrashCandidate {
+    w: Window,
+    after_fall: bool,
+    still_s: f32,
+}
+
+/// The detector state. Fixed size, no allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct Detector {
+    cfg: DetectionConfig,
+    gps: [GpsPoint; GPS_RING],
+    gps_len: usize,
+    v_int: f64,
+    heading_int: f64,
+    rot_int: f64,
+    rot_recent: f32,
+    freefall_run_s: f32,
+    last_freefall_t_s: f64,
+    gps_lateral_mps2: f32,
+    long: Option<LongCandidate>,
+    lat: Option<LatEpisode>,
+    crash: Option<CrashCandidate>,
+    queue: [Option<Event>; EVENT_QUEUE_CAPACITY],
+    queue_head: usize,
+    queue_len: usize,
+    dropped_events: u32,
+    suppressed: SuppressionCounts,
+    detected: [u32; 6],
+    freefall_flag: bool,
+}
+
+fn kind_index(k: EventKind) -> usize {
+    EventKind::ALL.iter().position(|x| *x == k).unwrap_or(0)
+}
+
+impl Detector {
+    /// A detector for a validated configuration.
+    pub fn new(cfg: DetectionConfig) -> Self {
+        Self {
+            cfg,
+            gps: [GpsPoint::default(); GPS_RING],
+            gps_len: 0,
+            v_int: 0.0,
+            heading_int: 0.0,
+            rot_int: 0.0,
+            rot_recent: 0.0,
+            freefall_run_s: 0.0,
+            last_freefall_t_s: f64::NEG_INFINITY,
+            gps_lateral_mps2: 0.0,
+            long: None,
+            lat: None,
+            crash: None,
+            queue: [None; EVENT_QUEUE_CAPACITY],
+            queue_head: 0,
+            queue_len: 0,
+            dropped_events: 0,
+            suppressed: SuppressionCounts::default(),
+            detected: [0; 6],
+            freefall_flag: false,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &DetectionConfig {
+        &self.cfg
+    }
+
+    /// Suppressed candidates by reason.
+    pub fn suppressed(&self) -> &SuppressionCounts {
+        &self.suppressed
+    }
+
+    /// Events reported so far, per kind in [`EventKind::ALL`] order.
+    pub fn detected(&self) -> [u32; 6] {
+        self.detected
+    }
+
+    /// Events dropped because nobody pulled them (queue full).
+    pub fn dropped_events(&self) -> u32 {
+        self.dropped_events
+    }
+
+    /// Takes the oldest waiting event.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        if self.queue_len == 0 {
+            return None;
+        }
+        let e = self.queue[self.queue_head].take();
+        self.queue_head = (self.queue_head + 1) % EVENT_QUEUE_CAPACITY;
+        self.queue_len -= 1;
+        e
+    }
+
+    /// True once after the detector saw a free fall (the pipeline then asks
+    /// the orientation estimator to start over).
+    pub fn take_freefall(&mut self) -> bool {
+        core::mem::take(&mut self.freefall_flag)
+    }
+
+    fn push_event(&mut self, e: Event) {
+        if self.queue_len == EVENT_QUEUE_CAPACITY {
+            let _ = self.pop_event();
+            self.dropped_events += 1;
+        }
+        let idx = (self.queue_head + self.queue_len) % EVENT_QUEUE_CAPACITY;
+        self.queue[idx] = Some(e);
+        self.queue_len += 1;
+        self.detected[kind_index(e.kind)] += 1;
+    }
+
+    fn suppress(&mut self, r: Suppression) {
+        self.suppressed.0[r.index()] += 1;
+    }
+
+    fn freefall_recent(&self, t: f64) -> bool {
+        t - self.last_freefall_t_s < 1.5
+    }
+
+    fn latest_gps(&self) -> Option<&GpsPoint> {
+        (self.gps_len > 0).then(|| &self.gps[self.gps_len - 1])
+    }
+
+    /// The last fix at or before `t` (within 3 s) and the first fix after it.
+    fn gps_around(&self, t0: f64, t1: f64) -> (Option<GpsPoint>, Option<GpsPoint>) {
+        let pts = &self.gps[..self.gps_len];
+        let before = pts
+            .iter()
+            .rev()
+            .find(|p| p.t_s <= t0 && t0 - p.t_s <= 3.0 && p.speed_mps.is_some())
+            .copied();
+        let after = pts
+            .iter()
+            .find(|p| p.t_s >= t1 && p.t_s - t1 <= 3.0 && p.speed_mps.is_some())
+            .copied();
+        (before, after)
+    }
+
+    fn gps_recent(&self, t: f64) -> bool {
+        self.latest_gps().is_some_and(|p| t - p.t_s < 3.0)
+    }
+
+    fn position_near(&self, t: f64) -> Option<(f64, f64)> {
+        self.gps[..self.gps_len]
+            .iter()
+            .filter(|p| (p.t_s - t).abs() <= 2.0)
+            .min_by(|a, b| (a.t_s - t).abs().total_cmp(&(b.t_s - t).abs()))
+            .map(|p| (p.lat_deg, p.lon_deg))
+    }
+
+    fn speed_at(&self, t: f64) -> Option<f32> {
+        let (b, a) = self.gps_around(t, t);
+        match (b, a) {
+            (Some(b), Some(a)) if a.t_s > b.t_s => {
+                let f = ((t - b.t_s) / (a.t_s - b.t_s)) as f32;
+                Some(b.speed_mps.unwrap_or(0.0) * (1.0 - f) + a.speed_mps.unwrap_or(0.0) * f)
+            }
+            (Some(p), _) | (_, Some(p)) => p.speed_mps,
+            _ => None,
+        }
+    }
+
+    /// Consumes one accepted GPS fix.
+    pub fn on_gps(
+        &mut self,
+        t_s: f64,
+        lat_deg: f64,
+        lon_deg: f64,
+        speed_mps: Option<f32>,
+        bearing_deg: Option<f32>,
+    ) {
+        let p = GpsPoint {
+            t_s,
+            speed_mps,
+            bearing_deg,
+            lat_deg,
+            lon_deg,
+            v_int: self.v_int,
+        };
+        // Lateral acceleration from GPS (bearing rate x speed), for motorcycles
+        // without gyroscope; positive to the left.
+        if let Some(prev) = self.latest_gps() {
+            let dt = (t_s - prev.t_s) as f32;
+            self.gps_lateral_mps2 = match (bearing_deg, prev.bearing_deg, speed_mps, prev.speed_mps)
+            {
+                (Some(b1), Some(b0), Some(v1), Some(v0)) if (0.3..=3.0).contains(&dt) => {
+                    let d = wrap_deg(b1 - b0);
+                    -0.5 * (v0 + v1) * d.to_radians() / dt
+                }
+                _ => 0.0,
+            };
+        }
+        if self.gps_len == GPS_RING {
+            self.gps.rotate_left(1);
+            self.gps[GPS_RING - 1] = p;
+        } else {
+            self.gps[self.gps_len] = p;
+            self.gps_len += 1;
+        }
+    }
+
+    /// Consumes one vehicle-frame sample.
+    pub fn on_sample(&mut self, inp: &DetectorInput) {
+        let t = inp.t_s;
+        let dt = inp.dt_s;
+        let [ax, ay, _] = inp.accel_mps2;
+        self.v_int += f64::from(ax * dt);
+        if let Some(w) = inp.gyro_rps {
+            self.heading_int += f64::from(w[2] * dt);
+            let off_vertical = libm::sqrtf(w[0] * w[0] + w[1] * w[1]) * dt;
+            self.rot_int += f64::from(off_vertical);
+            // Rotation in the last ~second, to look a little before a candidate.
+            self.rot_recent = self.rot_recent * (1.0 - dt).max(0.0) + off_vertical;
+        }
+        // Free fall: the specific force nearly vanishes.
+        if inp.specific_force_mps2 < 0.3 * inp.gravity_mps2 {
+            self.freefall_run_s += dt;
+            if self.freefall_run_s >= 0.08 {
+                if t - self.last_freefall_t_s > 1.5 {
+                    self.freefall_flag = true;
+                }
+                self.last_freefall_t_s = t;
+            }
+        } else {
+            self.freefall_run_s = 0.0;
+        }
+        let rot_limit = f64::from(self.cfg.phone_rotation_deg.to_radians());
+        let freefall_now = self.freefall_recent(t);
+
+        self.crash_step(inp, freefall_now);
+        self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
+        let lateral = if self.cfg.lateral_from_yaw {
+            match (inp.gyro_rps, self.latest_gps().and_then(|p| p.speed_mps)) {
+                (Some(w), Some(v)) if self.gps_recent(t) => Some(w[2] * v),
+                (None, Some(_)) if self.gps_recent(t) => Some(self.gps_lateral_mps2),
+                _ => None,
+            }
+        } else {
+            Some(ay)
+        };
+        self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
+    }
+
+    fn crash_step(&mut self, inp: &DetectorInput, freefall_now: bool) {
+        let t = inp.t_s;
+        let beyond_g = inp.specific_force_mps2 - inp.gravity_mps2;
+        match self.crash.as_mut() {
+            None if beyond_g >= self.cfg.crash_mps2 => {
+                let mut w = Window::open(t, self, inp);
+                w.peak = beyond_g;
+                self.crash = Some(CrashCandidate {
+                    w,
+                    after_fall: freefall_now,
+                    still_s: 0.0,
+                });
+            }
+            None => {}
+            Some(c) => {
+                if beyond_g >= self.cfg.crash_mps2 && t - c.w.end_s < 0.5 {
+                    c.w.end_s = t;
+                    if beyond_g > c.w.peak {
+                        c.w.peak = beyond_g;
+                        c.w.peak_t_s = t;
+                    }
+                } else if beyond_g.abs() < 0.5 {
+                    c.still_s += inp.dt_s;
+                } else {
+                    c.still_s = 0.0;
+                }
+                let c = *c;
+                self.decide_crash(t, &c);
+            }
+        }
+    }
+
+    fn decide_crash(&mut self, t: f64, c: &CrashCandidate) {
+        if c.after_fall {
+            self.crash = None;
+            self.suppress(Suppression::PhoneFall);
+            return;
+        }
+        let waited = (t - c.w.end_s) as f32;
+        let (before, _) = self.gps_around(c.w.start_s, c.w.start_s);
+        let latest = self.latest_gps().copied();
+        let confirmed = match (before, latest) {
+            (Some(b), Some(l)) if l.t_s > c.w.end_s => {
+                let v0 = b.speed_mps.unwrap_or(0.0);
+                let v1 = l.speed_mps.unwrap_or(f32::MAX);
+                if v1 <= 1.0 {
+                    Some(v0 - v1 >= 3.0)
+                } else {
+                    None
+                }
+            }
+            (None, _) if !self.gps_recent(t) => (c.still_s >= 3.0).then_some(true),
+            _ => None,
+        };
+        match confirmed {
+            Some(true) => {
+                self.crash = None;
+                let e = Event {
+                    kind: EventKind::Crash,
+                    direction: None,
+                    start_s: c.w.start_s,
+                    end_s: c.w.end_s,
+                    peak_mps2: c.w.peak,
+                    severity: Severity::Severe,
+                    confidence: if before.is_some() { 0.9 } else { 0.6 },
+                    speed_at_start_mps: before.and_then(|b| b.speed_mps),
+                    position_at_peak: self.position_near(c.w.peak_t_s),
+                    decided_s: t,
+                };
+                self.push_event(e);
+            }
+            Some(false) => {
+                self.crash = None;
+                self.suppress(Suppression::NotACrash);
+            }
+            None if waited > self.cfg.crash_confirm_s => {
+                self.crash = None;
+                self.suppress(Suppression::NotACrash);
+            }
+            None => {}
+        }
+    }
+
+    fn longitudinal_step(
+        &mut self,
+        t: f64,
+        dt: f32,
+        ax: f32,
+        inp: &DetectorInput,
+        freefall_now: bool,
+        rot_limit: f64,
+    ) {
+        let brake = ax <= -self.cfg.braking_mps2;
+        let accel = ax >= self.cfg.acceleration_mps2;
+        if let Some(c) = self.long.as_mut() {
+            let v = ax * c.sign;
+            if v >= 0.85 * c.threshold {
+                if !c.active {
+                    c.active = true;
+                }
+                c.w.end_s = t;
+                if v >= c.threshold {
+                    c.above_s += dt;
+                }
+                if v > c.w.peak {
+                    c.w.peak = v;
+                    c.w.peak_t_s = t;
+                }
+            } else {
+                c.active = false;
+            }
+            if freefall_now || self.rot_int - c.w.rot_start > rot_limit {
+                c.w.moved = true;
+            }
+            if !inp.orientation_known {
+                c.w.orient_ok = false;
+            }
+            let c = *c;
+            // Opposite-kind crossing closes the candidate at once.
+            let opposite = (c.sign < 0.0 && accel) || (c.sign > 0.0 && brake);
+            if !c.active {
+                let since = (t - c.w.end_s) as f32;
+                let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
+                let no_gps = !self.gps_recent(t);
+                if opposite
+                    || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || since >= 1.0))
+                {
+                    self.long = None;
+                    self.decide_long(t, &c);
+                }
+            }
+        }
+        if self.long.is_none() && (brake || accel) {
+            let (kind, sign, threshold) = if brake {
+                (EventKind::HarshBraking, -1.0, self.cfg.braking_mps2)
+            } else {
+                (
+                    EventKind::HarshAcceleration,
+                    1.0,
+                    self.cfg.acceleration_mps2,
+                )
+            };
+            let mut w = Window::open(t, self, inp);
+            w.peak = ax * sign;
+            self.long = Some(LongCandidate {
+                kind,
+                sign,
+                threshold,
+                w,
+                above_s: dt,
+                active: true,
+            });
+        }
+    }
+
+    /// Guards shared by all kinds; `None` means the candidate may be reported.
+    fn common_guards(&self, w: &Window) -> Option<Suppression> {
+        if !w.orient_ok {
+            return Some(Suppression::OrientationUnknown);
+        }
+        if w.moved || self.freefall_recent(w.end_s) {
+            return Some(Suppression::PhoneMoved);
+        }
+        let (before, after) = self.gps_around(w.start_s, w.end_s);
+        if let (Some(b), Some(a)) = (before, after) {
+            let vb = b.speed_mps.unwrap_or(0.0);
+            let va = a.speed_mps.unwrap_or(0.0);
+            if vb < self.cfg.min_speed_mps && va < self.cfg.min_speed_mps {
+                return Some(Suppression::Walking);
+            }
+        }
+        None
+    }
+
+    fn decide_long(&mut self, t: f64, c: &LongCandidate) {
+        if c.w.peak >= self.cfg.crash_mps2 {
+            self.suppress(Suppression::Impact);
+            return;
+        }
+        if let Some(r) = self.common_guards(&c.w) {
+            self.suppress(r);
+            return;
+        }
+        if c.above_s < self.cfg.min_duration_s {
+            self.suppress(Suppression::TooShort);
+            return;
+        }
+        let (before, after) = self.gps_around(c.w.start_s, c.w.end_s);
+        if let (Some(b), Some(a)) = (before, after) {
+            let dv_gps = a.speed_mps.unwrap_or(0.0) - b.speed_mps.unwrap_or(0.0);
+            let dv_imu = (a.v_int - b.v_int) as f32;
+            let tol = self.cfg.speed_mismatch_mps + self.cfg.speed_mismatch_fraction * dv_gps.abs();
+            if (dv_imu - dv_gps).abs() > tol {
+                self.suppress(Suppression::SpeedMismatch);
+                return;
+            }
+        }
+        self.report(t, c.kind, None, &c.w, c.threshold);
+    }
+
+    fn report(
+        &mut self,
+        t: f64,
+        kind: EventKind,
+        direction: Option<Direction>,
+        w: &Window,
+        threshold: f32,
+    ) {
+        let margin = (0.5 + (w.peak / threshold - 1.0)).clamp(0.5, 1.0);
+        let e = Event {
+            kind,
+            direction,
+            start_s: w.start_s,
+            end_s: w.end_s,
+            peak_mps2: w.peak,
+            severity: if w.peak >= self.cfg.severe_factor * threshold {
+                Severity::Severe
+            } else {
+                Severity::Moderate
+            },
+            confidence: (w.conf * margin).clamp(0.0, 1.0),
+            speed_at_start_mps: self.speed_at(w.start_s),
+            position_at_peak: self.position_near(w.peak_t_s),
+            decided_s: t,
+        };
+        self.push_event(e);
+    }
+
+    fn lateral_step(
+        &mut self,
+        t: f64,
+        dt: f32,
+        lateral: Option<f32>,
+        inp: &DetectorInput,
+        freefall_now: bool,
+        rot_limit: f64,
+    ) {
+        let onset = self.cfg.lateral_onset_fraction * self.cfg.lane_change_mps2;
+        let Some(lat) = lateral else {
+            return;
+        };
+        if let Some(ep) = self.lat.as_mut() {
+            if lat.abs() >= onset {
+                ep.last_active_s = t;
+                ep.w.end_s = t;
+            }
+            if lat > ep.peak_left {
+                ep.peak_left = lat;
+                ep.peak_left_t = t;
+            }
+            if -lat > ep.peak_right {
+                ep.peak_right = -lat;
+                ep.peak_right_t = t;
+            }
+            if lat >= self.cfg.cornering_mps2 {
+                ep.above_corner_left_s += dt;
+            }
+            if -lat >= self.cfg.cornering_mps2 {
+                ep.above_corner_right_s += dt;
+            }
+            if lat.abs() >= self.cfg.lane_change_mps2 {
+                ep.above_lc_s += dt;
+            }
+            if freefall_now || self.rot_int - ep.w.rot_start > rot_limit {
+                ep.w.moved = true;
+            }
+            if !inp.orientation_known {
+                ep.w.orient_ok = false;
+            }
+            let ep = *ep;
+            let quiet = (t - ep.last_active_s) as f32;
+            if quiet >= self.cfg.lateral_quiet_s {
+                // The heading after the episode: gyroscope now, or the GPS fix
+                // half a second after its end (waiting at most 2 s for it).
+                let gps_after = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5).1;
+                if ep.gyro
+                    || gps_after.is_some()
+                    || quiet >= 2.0 + self.cfg.lateral_quiet_s
+                    || !self.gps_recent(t)
+                {
+                    self.lat = None;
+                    self.decide_lateral(t, &ep);
+                }
+            }
+        } else if lat.abs() >= onset {
+            let w = Window::open(t, self, inp);
+            self.lat = Some(LatEpisode {
+                w,
+                heading_start: self.heading_int,
+                last_active_s: t,
+                peak_left: lat.max(0.0),
+                peak_right: (-lat).max(0.0),
+                peak_left_t: t,
+                peak_right_t: t,
+                first_left: lat > 0.0,
+                above_corner_left_s: 0.0,
+                above_corner_right_s: 0.0,
+                above_lc_s: 0.0,
+                gyro: inp.gyro_rps.is_some(),
+            });
+        }
+    }
+
+    fn decide_lateral(&mut self, t: f64, ep: &LatEpisode) {
+        let onset = self.cfg.lateral_onset_fraction * self.cfg.lane_change_mps2;
+        // Lasting heading change, degrees, positive to the left.
+        let heading_deg = if ep.gyro {
+            Some(((self.heading_int - ep.heading_start) as f32).to_degrees())
+        } else {
+            let (b, a) = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5);
+            match (b.and_then(|p| p.bearing_deg), a.and_then(|p| p.bearing_deg)) {
+                (Some(b0), Some(b1)) => Some(-wrap_deg(b1 - b0)),
+                _ => None,
+            }
+        };
+        let both_ways = ep.peak_left >= onset && ep.peak_right >= onset;
+        let is_corner = match heading_deg {
+            Some(h) => h.abs() >= self.cfg.corner_min_heading_deg,
+            // No heading at all: a one-sided episode is taken for a corner.
+            None => !both_ways,
+        };
+        let is_lane_change = match heading_deg {
+            Some(h) => h.abs() < self.cfg.lane_change_max_heading_deg && both_ways,
+            None => both_ways,
+        };
+        if is_corner {
+            let left = match heading_deg {
+                Some(h) => h > 0.0,
+                None => ep.peak_left >= ep.peak_right,
+            };
+            let (peak, above, peak_t) = if left {
+                (ep.peak_left, ep.above_corner_left_s, ep.peak_left_t)
+            } else {
+                (ep.peak_right, ep.above_corner_right_s, ep.peak_right_t)
+            };
+            if peak < self.cfg.cornering_mps2 {
+                return;
+            }
+            if let Some(r) = self.common_guards(&ep.w) {
+                self.suppress(r);
+                return;
+            }
+            if above < self.cfg.min_duration_s {
+                self.suppress(Suppression::TooShort);
+                return;
+            }
+            let mut w = ep.w;
+            w.peak = peak;
+            w.peak_t_s = peak_t;
+            let dir = if left {
+                Direction::Left
+            } else {
+                Direction::Right
+            };
+            self.report(
+                t,
+                EventKind::HarshCornering,
+                Some(dir),
+                &w,
+                self.cfg.cornering_mps2,
+            );
+        } else if is_lane_change {
+            let peak = ep.peak_left.max(ep.peak_right);
+            if peak < self.cfg.lane_change_mps2 {
+                return;
+            }
+            if let Some(r) = self.common_guards(&ep.w) {
+                self.suppress(r);
+                return;
+            }
+            if ep.above_lc_s < self.cfg.min_duration_s {
+                self.suppress(Suppression::TooShort);
+                return;
+            }
+            let mut w = ep.w;
+            w.peak = peak;
+            w.peak_t_s = if ep.peak_left >= ep.peak_right {
+                ep.peak_left_t
+            } else {
+                ep.peak_right_t
+            };
+            let dir = if ep.first_left {
+                Direction::Left
+            } else {
+                Direction::Right
+            };
+            self.report(
+                t,
+                EventKind::HarshLaneChange,
+                Some(dir),
+                &w,
+                self.cfg.lane_change_mps2,
+            );
+        }
+    }
+}
+
+fn wrap_deg(d: f32) -> f32 {
+    let mut d = d % 360.0;
+    if d > 180.0 {
+        d -= 360.0;
+    } else if d < -180.0 {
+        d += 360.0;
+    }
+    d
+}
