@@ -125,6 +125,7 @@ pub fn run(
     config: Option<&Path>,
     default_vehicle: VehicleProfile,
     as_json: bool,
+    details: bool,
 ) -> anyhow::Result<()> {
     let overrides = load_overrides(config)?;
     // Work list: either trip directories or (scenario, seed) pairs.
@@ -182,6 +183,31 @@ pub fn run(
         let truth = trip.truth.clone().unwrap_or_default();
         any_truth |= trip.truth.is_some();
         let kinds = score(&events, &truth, 1.0);
+        if details {
+            for k in HARSH_KINDS {
+                let s = &kinds[kind_pos(k)];
+                for (a, z, d) in &s.missed {
+                    b.suspend(|| {
+                        say!(
+                            "{label} seed {}: missed {} {:?} {a:.1}-{z:.1}",
+                            trip.meta.as_ref().map_or(0, |m| m.seed),
+                            k.as_str(),
+                            d
+                        )
+                    })?;
+                }
+                for (a, z, d, pk) in &s.false_alarms {
+                    b.suspend(|| {
+                        say!(
+                            "{label} seed {}: false {} {:?} {a:.1}-{z:.1} peak {pk:.2}",
+                            trip.meta.as_ref().map_or(0, |m| m.seed),
+                            k.as_str(),
+                            d
+                        )
+                    })?;
+                }
+            }
+        }
         let sup = p.suppressed().0;
         groups
             .entry(label)

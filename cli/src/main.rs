@@ -114,6 +114,9 @@ enum Command {
         /// One JSON object per group instead of tables.
         #[arg(long)]
         json: bool,
+        /// Also list every missed event and false alarm (trip, kind, times).
+        #[arg(long)]
+        details: bool,
     },
     /// Write the fixed simulator suite (every scenario, seeds 1..n) as trip directories.
     Suite {
@@ -181,6 +184,7 @@ fn main() -> ExitCode {
             hours,
             vehicle,
             json,
+            details,
         } => {
             if !(hours.is_finite() && (0.01..=1000.0).contains(&hours)) {
                 Err(anyhow::anyhow!("--hours must be in [0.01, 1000]"))
@@ -189,7 +193,7 @@ fn main() -> ExitCode {
                     (true, _) | (false, None) => backtest::Source::Suite { hours },
                     (false, Some(d)) => backtest::Source::Dir(d),
                 };
-                backtest::run(source, config.as_deref(), vehicle.into(), json)
+                backtest::run(source, config.as_deref(), vehicle.into(), json, details)
             }
         }
         Command::Suite { out, hours } => {

@@ -32,6 +32,8 @@ use crate::event::{Direction, EventKind};
 /// How many events wait to be pulled before the oldest is dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 8;
 const GPS_RING: usize = 8;
+/// Longest lateral episode before it is decided as it stands, s.
+const MAX_LATERAL_EPISODE_S: f64 = 15.0;
 
 /// Event severity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -344,7 +346,7 @@ struct Window {
     peak_t_s: f64,
     orient_ok: bool,
     conf: f32,
-    rot_start: f64,
+    rot_start: [f64; 2],
     moved: bool,
 }
 
@@ -358,7 +360,10 @@ impl Window {
             orient_ok: inp.orientation_known
                 && inp.orientation_confidence >= d.cfg.min_orientation_confidence,
             conf: inp.orientation_confidence,
-            rot_start: d.rot_int - f64::from(d.rot_recent),
+            rot_start: [
+                d.rot_int[0] - f64::from(d.rot_recent[0]),
+                d.rot_int[1] - f64::from(d.rot_recent[1]),
+            ],
             moved: d.freefall_recent(t),
         }
     }
@@ -405,11 +410,16 @@ pub struct Detector {
     gps_len: usize,
     v_int: f64,
     heading_int: f64,
-    rot_int: f64,
-    rot_recent: f32,
+    /// Cumulative rotation about the vehicle's x and y axes, rad (signed, so
+    /// a lean into a corner and back cancels; a phone turned over does not).
+    rot_int: [f64; 2],
+    rot_recent: [f32; 2],
     freefall_run_s: f32,
     last_freefall_t_s: f64,
     gps_lateral_mps2: f32,
+    /// Yaw rate smoothed (tau 0.25 s) for the yaw x speed lateral signal: a
+    /// handlebar's wobble is not the vehicle turning.
+    yaw_smooth_rps: f32,
     long: Option<LongCandidate>,
     lat: Option<LatEpisode>,
     crash: Option<CrashCandidate>,
@@ -435,11 +445,12 @@ impl Detector {
             gps_len: 0,
             v_int: 0.0,
             heading_int: 0.0,
-            rot_int: 0.0,
-            rot_recent: 0.0,
+            rot_int: [0.0; 2],
+            rot_recent: [0.0; 2],
             freefall_run_s: 0.0,
             last_freefall_t_s: f64::NEG_INFINITY,
             gps_lateral_mps2: 0.0,
+            yaw_smooth_rps: 0.0,
             long: None,
             lat: None,
             crash: None,
@@ -552,6 +563,24 @@ impl Detector {
         }
     }
 
+    /// Decides every open candidate now (end of the trip): what would have
+    /// waited for more samples is judged on what is known.
+    pub fn finish(&mut self, t_s: f64) {
+        if let Some(c) = self.long.take() {
+            self.decide_long(t_s, &c);
+        }
+        if let Some(ep) = self.lat.take() {
+            self.decide_lateral(t_s, &ep);
+        }
+        if let Some(c) = self.crash.take() {
+            if c.after_fall {
+                self.suppress(Suppression::PhoneFall);
+            } else {
+                self.suppress(Suppression::NotACrash);
+            }
+        }
+    }
+
     /// Consumes one accepted GPS fix.
     pub fn on_gps(
         &mut self,
@@ -599,10 +628,14 @@ impl Detector {
         self.v_int += f64::from(ax * dt);
         if let Some(w) = inp.gyro_rps {
             self.heading_int += f64::from(w[2] * dt);
-            let off_vertical = libm::sqrtf(w[0] * w[0] + w[1] * w[1]) * dt;
-            self.rot_int += f64::from(off_vertical);
-            // Rotation in the last ~second, to look a little before a candidate.
-            self.rot_recent = self.rot_recent * (1.0 - dt).max(0.0) + off_vertical;
+            let k = (dt / (0.25 + dt)).min(1.0);
+            self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
+            let keep = (1.0 - dt).max(0.0);
+            for axis in 0..2 {
+                self.rot_int[axis] += f64::from(w[axis] * dt);
+                // Rotation in the last ~second, to look a little before a candidate.
+                self.rot_recent[axis] = self.rot_recent[axis] * keep + w[axis] * dt;
+            }
         }
         // Free fall: the specific force nearly vanishes.
         if inp.specific_force_mps2 < 0.3 * inp.gravity_mps2 {
@@ -623,7 +656,7 @@ impl Detector {
         self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
         let lateral = if self.cfg.lateral_from_yaw {
             match (inp.gyro_rps, self.latest_gps().and_then(|p| p.speed_mps)) {
-                (Some(w), Some(v)) if self.gps_recent(t) => Some(w[2] * v),
+                (Some(_), Some(v)) if self.gps_recent(t) => Some(self.yaw_smooth_rps * v),
                 (None, Some(_)) if self.gps_recent(t) => Some(self.gps_lateral_mps2),
                 _ => None,
             }
@@ -744,7 +777,7 @@ impl Detector {
             } else {
                 c.active = false;
             }
-            if freefall_now || self.rot_int - c.w.rot_start > rot_limit {
+            if freefall_now || rotated(self.rot_int, c.w.rot_start) > rot_limit {
                 c.w.moved = true;
             }
             if !inp.orientation_known {
@@ -896,7 +929,7 @@ impl Detector {
             if lat.abs() >= self.cfg.lane_change_mps2 {
                 ep.above_lc_s += dt;
             }
-            if freefall_now || self.rot_int - ep.w.rot_start > rot_limit {
+            if freefall_now || rotated(self.rot_int, ep.w.rot_start) > rot_limit {
                 ep.w.moved = true;
             }
             if !inp.orientation_known {
@@ -904,7 +937,13 @@ impl Detector {
             }
             let ep = *ep;
             let quiet = (t - ep.last_active_s) as f32;
-            if quiet >= self.cfg.lateral_quiet_s {
+            // A manoeuvre is seconds long; an episode held open far longer is
+            // a drifting signal, decided as it stands.
+            let too_long = t - ep.w.start_s > MAX_LATERAL_EPISODE_S;
+            if too_long {
+                self.lat = None;
+                self.decide_lateral(t, &ep);
+            } else if quiet >= self.cfg.lateral_quiet_s {
                 // The heading after the episode: gyroscope now, or the GPS fix
                 // half a second after its end (waiting at most 2 s for it).
                 let gps_after = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5).1;
@@ -1028,6 +1067,11 @@ impl Detector {
             );
         }
     }
+}
+
+fn rotated(now: [f64; 2], start: [f64; 2]) -> f64 {
+    let (x, y) = (now[0] - start[0], now[1] - start[1]);
+    libm::sqrt(x * x + y * y)
 }
 
 fn wrap_deg(d: f32) -> f32 {

@@ -193,6 +193,13 @@ impl Pipeline {
         self.detector.pop_event()
     }
 
+    /// Ends the stream: decides every candidate still waiting for more
+    /// samples (call when the trip stops, then pull the last events).
+    pub fn finish(&mut self) {
+        let t = self.last_imu_t_s.unwrap_or(0.0);
+        self.detector.finish(t);
+    }
+
     /// Candidates suppressed by the guards, by reason.
     pub fn suppressed(&self) -> &SuppressionCounts {
         self.detector.suppressed()
