@@ -156,7 +156,7 @@ impl SuppressionCounts {
 pub struct DetectionConfig {
     /// Harsh braking: deceleration beyond this, m/s^2. Car 3.0, motorcycle 3.3.
     pub braking_mps2: f32,
-    /// Harsh acceleration, m/s^2. Car 2.6, motorcycle 3.0.
+    /// Harsh acceleration, m/s^2. Car 2.9, motorcycle 3.0.
     pub acceleration_mps2: f32,
     /// Harsh cornering: lateral acceleration beyond this, m/s^2. 4.0.
     pub cornering_mps2: f32,
@@ -179,6 +179,10 @@ pub struct DetectionConfig {
     pub speed_mismatch_mps: f32,
     /// Allowed difference: relative part (of the GPS speed change). 0.35.
     pub speed_mismatch_fraction: f32,
+    /// A braking or acceleration must show in the GPS speed: the largest
+    /// one-interval GPS acceleration around it must reach this fraction of
+    /// the threshold. 0.75.
+    pub gps_confirm_fraction: f32,
     /// Orientation confidence below which nothing is reported. 0.3.
     pub min_orientation_confidence: f32,
     /// A lateral episode turning the vehicle at least this much is a corner, deg. 30.
@@ -205,7 +209,7 @@ impl DetectionConfig {
     pub const fn car() -> Self {
         Self {
             braking_mps2: 3.0,
-            acceleration_mps2: 2.6,
+            acceleration_mps2: 2.9,
             cornering_mps2: 4.0,
             lane_change_mps2: 3.0,
             crash_mps2: 39.0,
@@ -215,6 +219,7 @@ impl DetectionConfig {
             min_speed_mps: 2.8,
             speed_mismatch_mps: 2.5,
             speed_mismatch_fraction: 0.35,
+            gps_confirm_fraction: 0.75,
             min_orientation_confidence: 0.3,
             corner_min_heading_deg: 30.0,
             lane_change_max_heading_deg: 15.0,
@@ -267,6 +272,14 @@ impl DetectionConfig {
             return Err(ConfigError::new(
                 "detection.severe_factor",
                 "must be greater than 1",
+            ));
+        }
+        if !(self.gps_confirm_fraction.is_finite()
+            && (0.0..=1.0).contains(&self.gps_confirm_fraction))
+        {
+            return Err(ConfigError::new(
+                "detection.gps_confirm_fraction",
+                "must be in [0, 1]",
             ));
         }
         if !(self.speed_mismatch_fraction.is_finite() && self.speed_mismatch_fraction >= 0.0) {
@@ -537,6 +550,24 @@ impl Detector {
             .find(|p| p.t_s >= t1 && p.t_s - t1 <= 3.0 && p.speed_mps.is_some())
             .copied();
         (before, after)
+    }
+
+    /// Largest `sign`-ed acceleration between consecutive GPS fixes that lie
+    /// within `[t0, t1]`, m/s^2.
+    fn gps_peak_accel(&self, t0: f64, t1: f64, sign: f32) -> Option<f32> {
+        let pts = &self.gps[..self.gps_len];
+        pts.windows(2)
+            .filter(|w| w[0].t_s >= t0 && w[1].t_s <= t1)
+            .filter_map(|w| {
+                let dt = (w[1].t_s - w[0].t_s) as f32;
+                match (w[0].speed_mps, w[1].speed_mps) {
+                    (Some(v0), Some(v1)) if (0.5..=1.5).contains(&dt) => {
+                        Some(sign * (v1 - v0) / dt)
+                    }
+                    _ => None,
+                }
+            })
+            .reduce(f32::max)
     }
 
     fn gps_recent(&self, t: f64) -> bool {
@@ -859,6 +890,13 @@ impl Detector {
             let dv_imu = (a.v_int - b.v_int) as f32;
             let tol = self.cfg.speed_mismatch_mps + self.cfg.speed_mismatch_fraction * dv_gps.abs();
             if (dv_imu - dv_gps).abs() > tol {
+                self.suppress(Suppression::SpeedMismatch);
+                return;
+            }
+            // Finer: the strongest one-interval GPS acceleration around the
+            // candidate (allowing for GPS lag) must show it.
+            let gps_peak = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, c.sign);
+            if gps_peak.is_some_and(|a| a < self.cfg.gps_confirm_fraction * c.threshold) {
                 self.suppress(Suppression::SpeedMismatch);
                 return;
             }
