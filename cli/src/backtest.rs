@@ -238,6 +238,8 @@ pub fn run(
                         "tp": s.true_positives, "fp": s.false_positives, "fn": s.false_negatives,
                         "precision": s.precision(), "recall": s.recall(), "f1": s.f1(),
                         "latency_p95_s": percentile(&s.latency_s, 0.95),
+                        "late": s.latency_late_s.len(),
+                        "late_latency_p50_s": percentile(&s.latency_late_s, 0.5),
                     }),
                 );
             }
@@ -263,7 +265,7 @@ pub fn run(
     }
     say!("{} trips, {:.1} hours", all.trips, all.hours)?;
     say!(
-        "{:<20} {:>6} {:>6} {:>5} {:>5} {:>5} {:>9} {:>9} {:>7} {:>12}",
+        "{:<20} {:>6} {:>6} {:>5} {:>5} {:>5} {:>9} {:>9} {:>7} {:>12} {:>5}",
         "kind",
         "truth",
         "found",
@@ -273,12 +275,13 @@ pub fn run(
         "precision",
         "recall",
         "F1",
-        "latency p95"
+        "latency p95",
+        "late"
     )?;
     for k in HARSH_KINDS {
         let s = &all.kinds[kind_pos(k)];
         say!(
-            "{:<20} {:>6} {:>6} {:>5} {:>5} {:>5} {:>9} {:>9} {:>7} {:>11}",
+            "{:<20} {:>6} {:>6} {:>5} {:>5} {:>5} {:>9} {:>9} {:>7} {:>11} {:>5}",
             k.as_str(),
             s.true_positives + s.false_negatives,
             s.true_positives + s.false_positives,
@@ -288,9 +291,13 @@ pub fn run(
             fmt(s.precision()),
             fmt(s.recall()),
             fmt(s.f1()),
-            percentile(&s.latency_s, 0.95).map_or("-".into(), |v| format!("{v:.2}s"))
+            percentile(&s.latency_s, 0.95).map_or("-".into(), |v| format!("{v:.2}s")),
+            s.latency_late_s.len()
         )?;
     }
+    say!(
+        "(latency: decision time minus the true manoeuvre's end, real-time detections; late: detections of manoeuvres driven before the heading was known, decided when it locked)"
+    )?;
     if !any_truth {
         say!("(no truth.csv in these trips: counts only)")?;
     }

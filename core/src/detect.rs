@@ -77,6 +77,10 @@ pub struct Event {
     pub position_at_peak: Option<(f64, f64)>,
     /// Sample time at which the event was decided, s (for latency).
     pub decided_s: f64,
+    /// Decided only once the heading locked, after the manoeuvre (it happened
+    /// while the orientation was still being learned): worth recording, too
+    /// late for a real-time alert.
+    pub late: bool,
 }
 
 /// Why a candidate was not reported.
@@ -335,6 +339,11 @@ pub struct DetectorInput {
     pub gravity_mps2: f32,
     /// Orientation locked.
     pub orientation_known: bool,
+    /// The vertical is known (tilt), even when the heading is not: then the
+    /// x/y plane of `accel_mps2` is horizontal but turned arbitrarily.
+    pub tilt_known: bool,
+    /// The phone-to-vehicle rotation that produced `accel_mps2`.
+    pub rotation: [[f32; 3]; 3],
     /// Orientation confidence 0..1.
     pub orientation_confidence: f32,
 }
@@ -408,6 +417,24 @@ struct LatEpisode {
     gyro: bool,
 }
 
+/// A harsh horizontal acceleration seen before the heading was known, kept
+/// as a phone-axes vector until the heading locks and tells its direction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PreLock {
+    w: Window,
+    /// Peak horizontal acceleration in phone axes, m/s^2.
+    peak_phone: [f32; 3],
+    above_s: f32,
+    active: bool,
+    /// GPS speeds before and after, and the largest rise and fall between fixes.
+    speeds: Option<(f32, f32)>,
+    gps_rise: Option<f32>,
+    gps_fall: Option<f32>,
+}
+
+/// Pre-lock candidates kept at most.
+const PRE_LOCK_CAPACITY: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct CrashCandidate {
     w: Window,
@@ -435,6 +462,9 @@ pub struct Detector {
     yaw_smooth_rps: f32,
     long: Option<LongCandidate>,
     lat: Option<LatEpisode>,
+    pre: Option<PreLock>,
+    pending: [Option<PreLock>; PRE_LOCK_CAPACITY],
+    was_known: bool,
     crash: Option<CrashCandidate>,
     queue: [Option<Event>; EVENT_QUEUE_CAPACITY],
     queue_head: usize,
@@ -466,6 +496,9 @@ impl Detector {
             yaw_smooth_rps: 0.0,
             long: None,
             lat: None,
+            pre: None,
+            pending: [None; PRE_LOCK_CAPACITY],
+            was_known: false,
             crash: None,
             queue: [None; EVENT_QUEUE_CAPACITY],
             queue_head: 0,
@@ -603,6 +636,11 @@ impl Detector {
         if let Some(ep) = self.lat.take() {
             self.decide_lateral(t_s, &ep);
         }
+        let waiting = self.pending.iter_mut().filter_map(Option::take).count()
+            + usize::from(self.pre.take().is_some());
+        for _ in 0..waiting {
+            self.suppress(Suppression::OrientationUnknown);
+        }
         if let Some(c) = self.crash.take() {
             if c.after_fall {
                 self.suppress(Suppression::PhoneFall);
@@ -684,6 +722,19 @@ impl Detector {
         let freefall_now = self.freefall_recent(t);
 
         self.crash_step(inp, freefall_now);
+        if inp.orientation_known && !self.was_known {
+            self.classify_pre_lock(t, &inp.rotation);
+        }
+        self.was_known = inp.orientation_known;
+        if !inp.orientation_known {
+            // Without a heading, keep harsh horizontal accelerations for later.
+            if inp.tilt_known {
+                self.pre_lock_step(t, dt, inp, freefall_now, rot_limit);
+            }
+            if self.long.is_none() && self.lat.is_none() {
+                return;
+            }
+        }
         self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
         let lateral = if self.cfg.lateral_from_yaw {
             match (inp.gyro_rps, self.latest_gps().and_then(|p| p.speed_mps)) {
@@ -695,6 +746,141 @@ impl Detector {
             Some(ay)
         };
         self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
+    }
+
+    fn pre_lock_step(
+        &mut self,
+        t: f64,
+        dt: f32,
+        inp: &DetectorInput,
+        freefall_now: bool,
+        rot_limit: f64,
+    ) {
+        let [ax, ay, _] = inp.accel_mps2;
+        let m = libm::sqrtf(ax * ax + ay * ay);
+        let th = self.cfg.braking_mps2.min(self.cfg.acceleration_mps2);
+        let r = &inp.rotation;
+        // Back to phone axes: p = R^T v.
+        let to_phone = |x: f32, y: f32| {
+            [
+                r[0][0] * x + r[1][0] * y,
+                r[0][1] * x + r[1][1] * y,
+                r[0][2] * x + r[1][2] * y,
+            ]
+        };
+        if let Some(c) = self.pre.as_mut() {
+            if m >= 0.85 * th {
+                c.active = true;
+                c.w.end_s = t;
+                if m >= th {
+                    c.above_s += dt;
+                }
+                if m > c.w.peak {
+                    c.w.peak = m;
+                    c.w.peak_t_s = t;
+                    c.peak_phone = to_phone(ax, ay);
+                }
+            } else {
+                c.active = false;
+            }
+            if freefall_now || rotated(self.rot_int, c.w.rot_start) > rot_limit {
+                c.w.moved = true;
+            }
+            let c = *c;
+            let since = (t - c.w.end_s) as f32;
+            let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
+            if !c.active
+                && since >= self.cfg.merge_gap_s
+                && (gps_closed || !self.gps_recent(t) || since >= 1.0)
+            {
+                self.pre = None;
+                let mut c = c;
+                let (b, a) = self.gps_around(c.w.start_s, c.w.end_s);
+                if let (Some(b), Some(a)) = (b, a) {
+                    c.speeds = Some((b.speed_mps.unwrap_or(0.0), a.speed_mps.unwrap_or(0.0)));
+                }
+                c.gps_rise = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, 1.0);
+                c.gps_fall = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, -1.0);
+                if c.w.peak >= self.cfg.crash_mps2 {
+                    self.suppress(Suppression::Impact);
+                } else if let Some(slot) = self.pending.iter_mut().find(|p| p.is_none()) {
+                    *slot = Some(c);
+                } else {
+                    // Full: the oldest waits longest; it gives way.
+                    self.pending.rotate_left(1);
+                    self.pending[PRE_LOCK_CAPACITY - 1] = Some(c);
+                    self.suppress(Suppression::OrientationUnknown);
+                }
+            }
+        } else if m >= th {
+            let mut w = Window::open(t, self, inp);
+            w.peak = m;
+            self.pre = Some(PreLock {
+                w,
+                peak_phone: to_phone(ax, ay),
+                above_s: dt,
+                active: true,
+                speeds: None,
+                gps_rise: None,
+                gps_fall: None,
+            });
+        }
+    }
+
+    /// The heading just locked: decide the candidates kept while it was not.
+    fn classify_pre_lock(&mut self, t: f64, r: &[[f32; 3]; 3]) {
+        self.pre = None;
+        for i in 0..PRE_LOCK_CAPACITY {
+            let Some(c) = self.pending[i].take() else {
+                continue;
+            };
+            let dot = |row: &[f32; 3]| {
+                row[0] * c.peak_phone[0] + row[1] * c.peak_phone[1] + row[2] * c.peak_phone[2]
+            };
+            let long = dot(&r[0]);
+            let lat = dot(&r[1]);
+            let (kind, sign, threshold) = if long <= -self.cfg.braking_mps2 {
+                (EventKind::HarshBraking, -1.0, self.cfg.braking_mps2)
+            } else if long >= self.cfg.acceleration_mps2 {
+                (
+                    EventKind::HarshAcceleration,
+                    1.0,
+                    self.cfg.acceleration_mps2,
+                )
+            } else {
+                // Lateral or weaker than a threshold once projected.
+                if lat.abs() < long.abs() {
+                    self.suppress(Suppression::TooShort);
+                } else {
+                    self.suppress(Suppression::OrientationUnknown);
+                }
+                continue;
+            };
+            if c.w.moved {
+                self.suppress(Suppression::PhoneMoved);
+                continue;
+            }
+            if let Some((vb, va)) = c.speeds {
+                if vb < self.cfg.min_speed_mps && va < self.cfg.min_speed_mps {
+                    self.suppress(Suppression::Walking);
+                    continue;
+                }
+            }
+            if c.above_s < self.cfg.min_duration_s {
+                self.suppress(Suppression::TooShort);
+                continue;
+            }
+            let gps_peak = if sign > 0.0 { c.gps_rise } else { c.gps_fall };
+            if gps_peak.is_some_and(|a| a < self.cfg.gps_confirm_fraction * threshold) {
+                self.suppress(Suppression::SpeedMismatch);
+                continue;
+            }
+            let mut w = c.w;
+            w.peak = long.abs();
+            // Decided late, on a heading found afterwards: less sure.
+            w.conf = 0.7;
+            self.report_as(t, kind, None, &w, threshold, true);
+        }
     }
 
     fn crash_step(&mut self, inp: &DetectorInput, freefall_now: bool) {
@@ -765,6 +951,7 @@ impl Detector {
                     speed_at_start_mps: before.and_then(|b| b.speed_mps),
                     position_at_peak: self.position_near(c.w.peak_t_s),
                     decided_s: t,
+                    late: false,
                 };
                 self.push_event(e);
             }
@@ -912,6 +1099,18 @@ impl Detector {
         w: &Window,
         threshold: f32,
     ) {
+        self.report_as(t, kind, direction, w, threshold, false);
+    }
+
+    fn report_as(
+        &mut self,
+        t: f64,
+        kind: EventKind,
+        direction: Option<Direction>,
+        w: &Window,
+        threshold: f32,
+        late: bool,
+    ) {
         let margin = (0.5 + (w.peak / threshold - 1.0)).clamp(0.5, 1.0);
         let e = Event {
             kind,
@@ -928,6 +1127,7 @@ impl Detector {
             speed_at_start_mps: self.speed_at(w.start_s),
             position_at_peak: self.position_near(w.peak_t_s),
             decided_s: t,
+            late,
         };
         self.push_event(e);
     }

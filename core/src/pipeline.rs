@@ -285,6 +285,8 @@ impl Pipeline {
             specific_force_mps2: norm(f),
             gravity_mps2: g,
             orientation_known: locked,
+            tilt_known: state == OrientationState::Estimating,
+            rotation: *r,
             orientation_confidence: if locked {
                 self.orientation.orientation().confidence()
             } else {
