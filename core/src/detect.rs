@@ -32,6 +32,9 @@ use crate::event::{Direction, EventKind};
 /// How many events wait to be pulled before the oldest is dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 8;
 const GPS_RING: usize = 8;
+/// Gyroscope yaw and GPS course change across a longitudinal candidate that
+/// disagree by more than this mean the phone was turned in the vehicle, deg.
+const PHONE_YAW_MISMATCH_DEG: f32 = 12.0;
 /// Longest lateral episode before it is decided as it stands, s.
 const MAX_LATERAL_EPISODE_S: f64 = 15.0;
 
@@ -173,7 +176,7 @@ pub struct DetectionConfig {
     /// Time beyond the threshold needed, s. 0.3.
     pub min_duration_s: f32,
     /// Candidates of one kind closer than this merge; also the wait before
-    /// deciding, s. 0.5.
+    /// deciding, s. 0.4.
     pub merge_gap_s: f32,
     /// GPS speed below which (before and after) the phone is taken to be on
     /// foot, m/s. 2.8 (10 km/h).
@@ -199,7 +202,7 @@ pub struct DetectionConfig {
     /// Quiet time that closes a lateral episode, s. 0.8.
     pub lateral_quiet_s: f32,
     /// Phone rotation off the vertical during a candidate that means the phone
-    /// moved, deg. Car 25, motorcycle 80 (lean).
+    /// moved, deg. Car 15, motorcycle 80 (lean).
     pub phone_rotation_deg: f32,
     /// Time allowed for a crash's standstill, s. 10.
     pub crash_confirm_s: f32,
@@ -219,7 +222,7 @@ impl DetectionConfig {
             crash_mps2: 39.0,
             severe_factor: 1.5,
             min_duration_s: 0.3,
-            merge_gap_s: 0.5,
+            merge_gap_s: 0.4,
             min_speed_mps: 2.8,
             speed_mismatch_mps: 2.5,
             speed_mismatch_fraction: 0.35,
@@ -229,7 +232,7 @@ impl DetectionConfig {
             lane_change_max_heading_deg: 15.0,
             lateral_onset_fraction: 0.6,
             lateral_quiet_s: 0.8,
-            phone_rotation_deg: 25.0,
+            phone_rotation_deg: 15.0,
             crash_confirm_s: 10.0,
             lateral_from_yaw: false,
         }
@@ -357,6 +360,8 @@ struct GpsPoint {
     lon_deg: f64,
     /// Cumulative integral of longitudinal acceleration at this time, m/s.
     v_int: f64,
+    /// Cumulative gyroscope yaw at this time, rad.
+    heading_int: f64,
 }
 
 /// Common candidate bookkeeping.
@@ -369,6 +374,7 @@ struct Window {
     orient_ok: bool,
     conf: f32,
     rot_start: [f64; 2],
+    heading_start: f64,
     moved: bool,
 }
 
@@ -386,6 +392,7 @@ impl Window {
                 d.rot_int[0] - f64::from(d.rot_recent[0]),
                 d.rot_int[1] - f64::from(d.rot_recent[1]),
             ],
+            heading_start: d.heading_int - f64::from(d.heading_recent),
             moved: d.freefall_recent(t),
         }
     }
@@ -393,6 +400,7 @@ impl Window {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct LongCandidate {
+    gyro: bool,
     kind: EventKind,
     sign: f32,
     threshold: f32,
@@ -454,6 +462,7 @@ pub struct Detector {
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
     rot_recent: [f32; 2],
+    heading_recent: f32,
     freefall_run_s: f32,
     last_freefall_t_s: f64,
     gps_lateral_mps2: f32,
@@ -490,6 +499,7 @@ impl Detector {
             heading_int: 0.0,
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
+            heading_recent: 0.0,
             freefall_run_s: 0.0,
             last_freefall_t_s: f64::NEG_INFINITY,
             gps_lateral_mps2: 0.0,
@@ -666,6 +676,7 @@ impl Detector {
             lat_deg,
             lon_deg,
             v_int: self.v_int,
+            heading_int: self.heading_int,
         };
         // Lateral acceleration from GPS (bearing rate x speed), for motorcycles
         // without gyroscope; positive to the left.
@@ -700,6 +711,7 @@ impl Detector {
             let k = (dt / (0.25 + dt)).min(1.0);
             self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
             let keep = (1.0 - dt).max(0.0);
+            self.heading_recent = self.heading_recent * keep + w[2] * dt;
             for axis in 0..2 {
                 self.rot_int[axis] += f64::from(w[axis] * dt);
                 // Rotation in the last ~second, to look a little before a candidate.
@@ -1009,7 +1021,7 @@ impl Detector {
                 let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
                 let no_gps = !self.gps_recent(t);
                 if opposite
-                    || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || since >= 1.0))
+                    || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || since >= 0.8))
                 {
                     self.long = None;
                     self.decide_long(t, &c);
@@ -1029,6 +1041,7 @@ impl Detector {
             let mut w = Window::open(t, self, inp);
             w.peak = ax * sign;
             self.long = Some(LongCandidate {
+                gyro: inp.gyro_rps.is_some(),
                 kind,
                 sign,
                 threshold,
@@ -1072,6 +1085,22 @@ impl Detector {
             return;
         }
         let (before, after) = self.gps_around(c.w.start_s, c.w.end_s);
+        // The phone turning about the vertical while the vehicle keeps its
+        // course (GPS bearing) is the phone being handled.
+        if let (Some(b), Some(a), true) = (before, after, c.gyro) {
+            if let (Some(b0), Some(b1), Some(v0), Some(v1)) =
+                (b.bearing_deg, a.bearing_deg, b.speed_mps, a.speed_mps)
+            {
+                if v0.min(v1) >= self.cfg.min_speed_mps {
+                    let gps_turn = -wrap_deg(b1 - b0);
+                    let gyro_turn = ((a.heading_int - b.heading_int) as f32).to_degrees();
+                    if (gyro_turn - gps_turn).abs() > PHONE_YAW_MISMATCH_DEG {
+                        self.suppress(Suppression::PhoneMoved);
+                        return;
+                    }
+                }
+            }
+        }
         if let (Some(b), Some(a)) = (before, after) {
             let dv_gps = a.speed_mps.unwrap_or(0.0) - b.speed_mps.unwrap_or(0.0);
             let dv_imu = (a.v_int - b.v_int) as f32;
