@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use safelane_core::{FilterMode, OrientationState, Pipeline, PipelineConfig};
+use safelane_core::{Event, FilterMode, OrientationState, Pipeline, PipelineConfig, Suppression};
 use safelane_fixtures::eval::replay;
 use serde_json::json;
 
@@ -24,7 +24,11 @@ pub fn run(
     let mut last_noise_t = f64::NEG_INFINITY;
     let t0 = trip.imu.first().map_or(0.0, |s| s.t_s);
     let mut track: Vec<String> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     replay(&trip, &mut p, |p, out, t| {
+        while let Some(e) = p.pop_event() {
+            events.push(e);
+        }
         if let Some(o) = out {
             outputs += 1;
             if t - last_noise_t >= 1.0 {
@@ -67,8 +71,35 @@ pub fn run(
             }
         }
     });
+    p.finish();
+    while let Some(e) = p.pop_event() {
+        events.push(e);
+    }
     for line in &track {
         say!("{line}")?;
+    }
+    for e in &events {
+        if as_json {
+            say!("{}", event_json(e))?;
+        } else {
+            say!(
+                "event {:<19} {:<5} {:8.1}-{:<8.1} peak {:5.2} m/s^2 {:<8} confidence {:.2}{}{}",
+                e.kind.as_str(),
+                e.direction.map_or("", |d| d.as_str()),
+                e.start_s,
+                e.end_s,
+                e.peak_mps2,
+                e.severity.as_str(),
+                e.confidence,
+                e.speed_at_start_mps
+                    .map_or(String::new(), |v| format!(", {:.1} m/s at start", v)),
+                if e.late {
+                    ", decided late (before the heading was known)"
+                } else {
+                    ""
+                }
+            )?;
+        }
     }
     let c = p.counts();
     let o = p.orientation();
@@ -105,6 +136,8 @@ pub fn run(
                                  "locked_share": share(locked_samples), "phone_moves": p.phone_moves(),
                                  "phone_moves_by_detector": p.phone_moves_by_detector() },
                 "filter": { "kalman_share": share(kalman_samples), "mean_noise_mps2": noise_sum / noise_n.max(1) as f64 },
+                "events": events.len(),
+                "suppressed": Suppression::ALL.iter().map(|r| (r.as_str(), p.suppressed().get(*r))).collect::<std::collections::BTreeMap<_, _>>(),
             })
         )?;
     } else {
@@ -162,5 +195,40 @@ pub fn run(
             noise_sum / noise_n.max(1) as f64
         )?;
     }
+    let sup: Vec<String> = Suppression::ALL
+        .iter()
+        .filter(|r| p.suppressed().get(**r) > 0)
+        .map(|r| format!("{} {}", r.as_str(), p.suppressed().get(*r)))
+        .collect();
+    if !as_json {
+        say!(
+            "events: {} reported; candidates suppressed: {}",
+            events.len(),
+            if sup.is_empty() {
+                "none".to_string()
+            } else {
+                sup.join(", ")
+            }
+        )?;
+    }
     Ok(())
+}
+
+/// One event as a JSON object (the stable wire names).
+pub fn event_json(e: &Event) -> serde_json::Value {
+    json!({
+        "type": "event",
+        "kind": e.kind.as_str(),
+        "direction": e.direction.map(|d| d.as_str()),
+        "start_s": e.start_s,
+        "end_s": e.end_s,
+        "peak_mps2": e.peak_mps2,
+        "severity": e.severity.as_str(),
+        "confidence": e.confidence,
+        "speed_at_start_mps": e.speed_at_start_mps,
+        "lat": e.position_at_peak.map(|p| p.0),
+        "lon": e.position_at_peak.map(|p| p.1),
+        "decided_s": e.decided_s,
+        "late": e.late,
+    })
 }
