@@ -131,7 +131,7 @@ pub fn run(
     // Work list: either trip directories or (scenario, seed) pairs.
     enum Item {
         Dir(PathBuf),
-        Sim(scenario::Scenario, u64),
+        Sim(Box<scenario::Scenario>, u64),
     }
     let items: Vec<Item> = match &source {
         Source::Dir(dir) => {
@@ -150,7 +150,7 @@ pub fn run(
         }
         Source::Suite { hours } => scenario::suite(*hours)
             .into_iter()
-            .map(|(s, seed)| Item::Sim(s, seed))
+            .map(|(s, seed)| Item::Sim(Box::new(s), seed))
             .collect(),
     };
     let b = bar(items.len());

@@ -712,10 +712,10 @@ impl Detector {
             self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
             let keep = (1.0 - dt).max(0.0);
             self.heading_recent = self.heading_recent * keep + w[2] * dt;
-            for axis in 0..2 {
-                self.rot_int[axis] += f64::from(w[axis] * dt);
+            for ((int, recent), wa) in self.rot_int.iter_mut().zip(&mut self.rot_recent).zip(w) {
+                *int += f64::from(wa * dt);
                 // Rotation in the last ~second, to look a little before a candidate.
-                self.rot_recent[axis] = self.rot_recent[axis] * keep + w[axis] * dt;
+                *recent = *recent * keep + wa * dt;
             }
         }
         // Free fall: the specific force nearly vanishes.
@@ -910,12 +910,14 @@ impl Detector {
             }
             None => {}
             Some(c) => {
-                if beyond_g >= self.cfg.crash_mps2 && t - c.w.end_s < 0.5 {
+                if beyond_g >= self.cfg.crash_mps2 {
+                    // Still in the impact: decided once it is over.
                     c.w.end_s = t;
                     if beyond_g > c.w.peak {
                         c.w.peak = beyond_g;
                         c.w.peak_t_s = t;
                     }
+                    return;
                 } else if beyond_g.abs() < 0.5 {
                     c.still_s += inp.dt_s;
                 } else {
@@ -1061,6 +1063,8 @@ impl Detector {
             return Some(Suppression::PhoneMoved);
         }
         let (before, after) = self.gps_around(w.start_s, w.end_s);
+        // Without a fix after the candidate yet, the latest one stands in.
+        let after = after.or_else(|| self.latest_gps().copied().filter(|p| p.t_s >= w.start_s));
         if let (Some(b), Some(a)) = (before, after) {
             let vb = b.speed_mps.unwrap_or(0.0);
             let va = a.speed_mps.unwrap_or(0.0);
@@ -1349,4 +1353,371 @@ fn wrap_deg(d: f32) -> f32 {
         d += 360.0;
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::IDENTITY;
+
+    const FS: f64 = 100.0;
+
+    /// Feeds `seconds` of samples with longitudinal acceleration `ax(t)`, yaw
+    /// rate `yaw(t)` and lateral `ay(t)`, GPS at 1 Hz with speed `v(t)`.
+    struct Drive {
+        d: Detector,
+        t: f64,
+        events: Vec<Event>,
+        /// Tilt known while the heading is not.
+        tilt_only: bool,
+    }
+
+    extern crate std;
+    use std::vec::Vec;
+
+    impl Drive {
+        fn new(cfg: DetectionConfig) -> Self {
+            Self {
+                d: Detector::new(cfg),
+                t: 0.0,
+                events: Vec::new(),
+                tilt_only: false,
+            }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn run(
+            &mut self,
+            seconds: f64,
+            known: bool,
+            ax: impl Fn(f64) -> f32,
+            ay: impl Fn(f64) -> f32,
+            yaw: impl Fn(f64) -> f32,
+            v: impl Fn(f64) -> Option<f32>,
+            force: impl Fn(f64) -> f32,
+        ) {
+            let n = (seconds * FS) as usize;
+            for _ in 0..n {
+                self.t += 1.0 / FS;
+                let t = self.t;
+                if (t * FS).round() as i64 % FS as i64 == 0 {
+                    let speed = v(t);
+                    self.d.on_gps(
+                        t,
+                        52.0,
+                        13.0,
+                        speed,
+                        speed.map(|_| 90.0 - (self.d.heading_int as f32).to_degrees()),
+                    );
+                }
+                self.d.on_sample(&DetectorInput {
+                    t_s: t,
+                    dt_s: (1.0 / FS) as f32,
+                    accel_mps2: [ax(t), ay(t), 0.0],
+                    gyro_rps: Some([0.0, 0.0, yaw(t)]),
+                    specific_force_mps2: force(t),
+                    gravity_mps2: 9.81,
+                    orientation_known: known,
+                    tilt_known: known || self.tilt_only,
+                    rotation: IDENTITY,
+                    orientation_confidence: if known { 1.0 } else { 0.0 },
+                });
+                while let Some(e) = self.d.pop_event() {
+                    self.events.push(e);
+                }
+            }
+        }
+    }
+
+    fn g(_: f64) -> f32 {
+        9.81
+    }
+    fn zero(_: f64) -> f32 {
+        0.0
+    }
+
+    /// A braking of `peak` from t0 for `len` seconds, speed from 15 m/s.
+    fn braking(t0: f64, len: f64, peak: f32) -> (impl Fn(f64) -> f32, impl Fn(f64) -> Option<f32>) {
+        let ax = move |t: f64| if t >= t0 && t < t0 + len { -peak } else { 0.0 };
+        let v = move |t: f64| Some((15.0 - peak * ((t - t0).clamp(0.0, len)) as f32).max(0.0));
+        (ax, v)
+    }
+
+    #[test]
+    fn a_harsh_braking_is_reported_within_a_second() {
+        let mut d = Drive::new(DetectionConfig::car());
+        let (ax, v) = braking(5.0, 1.5, 4.5);
+        d.run(10.0, true, ax, zero, zero, v, g);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        let e = d.events[0];
+        assert_eq!(e.kind, EventKind::HarshBraking);
+        assert!((e.peak_mps2 - 4.5).abs() < 0.01);
+        assert_eq!(e.severity, Severity::Severe);
+        assert!(
+            e.decided_s - e.end_s <= 1.0,
+            "latency {}",
+            e.decided_s - e.end_s
+        );
+        assert_eq!(e.speed_at_start_mps.map(|v| v.round()), Some(15.0));
+        assert!(e.position_at_peak.is_some());
+    }
+
+    #[test]
+    fn a_normal_braking_and_a_short_spike_are_not() {
+        let mut d = Drive::new(DetectionConfig::car());
+        let (ax, v) = braking(5.0, 2.0, 2.0);
+        d.run(10.0, true, ax, zero, zero, v, g);
+        // A 0.1 s spike (a pothole's echo): too short.
+        d.run(
+            10.0,
+            true,
+            |t| if (13.0..13.1).contains(&t) { -5.0 } else { 0.0 },
+            zero,
+            zero,
+            |_| Some(7.0),
+            g,
+        );
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.d.suppressed().get(Suppression::TooShort), 1);
+    }
+
+    #[test]
+    fn nothing_while_the_orientation_is_unknown() {
+        let mut d = Drive::new(DetectionConfig::car());
+        let (ax, v) = braking(5.0, 1.5, 4.5);
+        d.run(10.0, false, ax, zero, zero, v, g);
+        d.d.finish(d.t);
+        assert!(d.events.is_empty());
+        assert_eq!(d.d.suppressed().get(Suppression::OrientationUnknown), 0);
+        // Unknown with no tilt either: not even kept for later.
+        assert_eq!(d.d.suppressed().total(), 0);
+    }
+
+    #[test]
+    fn a_braking_before_the_heading_is_known_is_reported_late() {
+        let mut d = Drive::new(DetectionConfig::car());
+        d.tilt_only = true;
+        let (ax, v) = braking(5.0, 1.5, 4.5);
+        d.run(10.0, false, &ax, zero, zero, &v, g);
+        assert!(d.events.is_empty());
+        // The heading locks (identity: the braking was along -x).
+        d.run(1.0, true, zero, zero, zero, |_| Some(9.0), g);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert!(d.events[0].late);
+        assert_eq!(d.events[0].kind, EventKind::HarshBraking);
+    }
+
+    #[test]
+    fn integrated_speed_disagreeing_with_gps_is_suppressed() {
+        let mut d = Drive::new(DetectionConfig::car());
+        // The accelerometer says 4.5 m/s^2 for 1.5 s, the GPS speed stays put.
+        let (ax, _) = braking(5.0, 1.5, 4.5);
+        d.run(10.0, true, ax, zero, zero, |_| Some(12.0), g);
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+    }
+
+    #[test]
+    fn walking_pace_before_and_after_is_suppressed() {
+        let mut d = Drive::new(DetectionConfig::car());
+        d.run(
+            10.0,
+            true,
+            |t| if (5.0..6.0).contains(&t) { 3.5 } else { 0.0 },
+            zero,
+            zero,
+            |_| Some(1.4),
+            g,
+        );
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.d.suppressed().get(Suppression::Walking), 1);
+    }
+
+    #[test]
+    fn a_phone_turning_over_is_not_a_braking() {
+        let mut d = Drive::new(DetectionConfig::car());
+        let (ax, v) = braking(5.0, 1.5, 4.5);
+        let mut inputs_rot = 0.0;
+        // Same braking, but the phone rolls 60 degrees during it.
+        let n = (10.0 * FS) as usize;
+        for _ in 0..n {
+            d.t += 1.0 / FS;
+            let t = d.t;
+            if (t * FS).round() as i64 % FS as i64 == 0 {
+                d.d.on_gps(t, 52.0, 13.0, v(t), Some(90.0));
+            }
+            let roll = if (5.0..6.0).contains(&t) {
+                60f32.to_radians()
+            } else {
+                0.0
+            };
+            inputs_rot += f64::from(roll) / FS;
+            d.d.on_sample(&DetectorInput {
+                t_s: t,
+                dt_s: 0.01,
+                accel_mps2: [ax(t), 0.0, 0.0],
+                gyro_rps: Some([roll, 0.0, 0.0]),
+                specific_force_mps2: 9.81,
+                gravity_mps2: 9.81,
+                orientation_known: true,
+                tilt_known: true,
+                rotation: IDENTITY,
+                orientation_confidence: 1.0,
+            });
+            while let Some(e) = d.d.pop_event() {
+                d.events.push(e);
+            }
+        }
+        assert!(inputs_rot > 1.0);
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.d.suppressed().get(Suppression::PhoneMoved), 1);
+    }
+
+    #[test]
+    fn a_fall_then_impact_is_not_a_crash_but_an_impact_then_standstill_is() {
+        // Phone falls (0.3 s of near-zero specific force), then hits the seat.
+        let mut d = Drive::new(DetectionConfig::car());
+        let force = |t: f64| {
+            if (5.0..5.3).contains(&t) {
+                0.5
+            } else if (5.3..5.33).contains(&t) {
+                60.0
+            } else {
+                9.81
+            }
+        };
+        d.run(20.0, true, zero, zero, zero, |_| Some(10.0), force);
+        d.d.finish(d.t);
+        assert!(
+            d.events.iter().all(|e| e.kind != EventKind::Crash),
+            "{:?}",
+            d.events
+        );
+        assert_eq!(d.d.suppressed().get(Suppression::PhoneFall), 1);
+        assert!(d.d.take_freefall());
+
+        // A vehicle hitting something at 14 m/s: 7 g, then stopped.
+        let mut d = Drive::new(DetectionConfig::car());
+        let force = |t: f64| if (5.0..5.2).contains(&t) { 70.0 } else { 9.81 };
+        d.run(
+            20.0,
+            true,
+            zero,
+            zero,
+            zero,
+            |t| Some(if t < 5.2 { 14.0 } else { 0.0 }),
+            force,
+        );
+        let crashes: Vec<_> = d
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Crash)
+            .collect();
+        assert_eq!(crashes.len(), 1, "{:?}", d.events);
+        assert_eq!(crashes[0].severity, Severity::Severe);
+
+        // The same peak while the vehicle drives on (a pothole, a slammed door): no crash.
+        let mut d = Drive::new(DetectionConfig::car());
+        d.run(20.0, true, zero, zero, zero, |_| Some(14.0), force);
+        assert!(d.events.iter().all(|e| e.kind != EventKind::Crash));
+        assert_eq!(d.d.suppressed().get(Suppression::NotACrash), 1);
+    }
+
+    #[test]
+    fn a_corner_turns_the_heading_a_lane_change_does_not() {
+        use core::f64::consts::PI;
+        // Corner: 90 degrees left at 8 m/s in 2 s, 5 m/s^2 lateral.
+        let mut d = Drive::new(DetectionConfig::car());
+        let turning = |t: f64| (5.0..7.0).contains(&t);
+        d.run(
+            15.0,
+            true,
+            zero,
+            move |t| if turning(t) { 5.0 } else { 0.0 },
+            move |t| if turning(t) { (PI / 4.0) as f32 } else { 0.0 },
+            |_| Some(8.0),
+            g,
+        );
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].kind, EventKind::HarshCornering);
+        assert_eq!(d.events[0].direction, Some(Direction::Left));
+        assert!(d.events[0].decided_s - d.events[0].end_s <= 4.0);
+
+        // Lane change to the right: lateral -4 then +4, yaw out and back.
+        let mut d = Drive::new(DetectionConfig::car());
+        let ay = |t: f64| {
+            if (5.0..6.0).contains(&t) {
+                -4.0
+            } else if (6.0..7.0).contains(&t) {
+                4.0
+            } else {
+                0.0
+            }
+        };
+        let yaw = |t: f64| {
+            if (5.0..6.0).contains(&t) {
+                -0.2
+            } else if (6.0..7.0).contains(&t) {
+                0.2
+            } else {
+                0.0
+            }
+        };
+        d.run(15.0, true, zero, ay, yaw, |_| Some(20.0), g);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].kind, EventKind::HarshLaneChange);
+        assert_eq!(d.events[0].direction, Some(Direction::Right));
+    }
+
+    #[test]
+    fn events_wait_in_a_bounded_queue() {
+        let mut d = Detector::new(DetectionConfig::car());
+        let w = Window {
+            start_s: 0.0,
+            end_s: 1.0,
+            peak: 5.0,
+            peak_t_s: 0.5,
+            orient_ok: true,
+            conf: 1.0,
+            rot_start: [0.0; 2],
+            heading_start: 0.0,
+            moved: false,
+        };
+        for i in 0..(EVENT_QUEUE_CAPACITY + 3) {
+            d.report(i as f64, EventKind::HarshBraking, None, &w, 3.0);
+        }
+        assert_eq!(d.dropped_events(), 3);
+        let mut n = 0;
+        let mut first = None;
+        while let Some(e) = d.pop_event() {
+            first.get_or_insert(e.decided_s);
+            n += 1;
+        }
+        assert_eq!(n, EVENT_QUEUE_CAPACITY);
+        assert_eq!(first, Some(3.0), "the oldest are dropped");
+    }
+
+    #[test]
+    fn invalid_configurations_name_the_field() {
+        let mut c = DetectionConfig::car();
+        c.braking_mps2 = f32::NAN;
+        assert_eq!(
+            c.validate().err().map(|e| e.field),
+            Some("detection.braking_mps2")
+        );
+        let mut c = DetectionConfig::car();
+        c.corner_min_heading_deg = 10.0;
+        assert_eq!(
+            c.validate().err().map(|e| e.field),
+            Some("detection.corner_min_heading_deg")
+        );
+        let mut c = DetectionConfig::motorcycle();
+        c.crash_mps2 = 5.0;
+        assert_eq!(
+            c.validate().err().map(|e| e.field),
+            Some("detection.crash_mps2")
+        );
+        assert!(DetectionConfig::car().validate().is_ok());
+        assert!(DetectionConfig::motorcycle().validate().is_ok());
+    }
 }

