@@ -336,8 +336,9 @@ pub struct DetectorInput {
     pub accel_mps2: [f32; 3],
     /// Vehicle-axes angular rate, rad/s, when the phone has a gyroscope.
     pub gyro_rps: Option<[f32; 3]>,
-    /// Magnitude of the raw specific force, m/s^2.
-    pub specific_force_mps2: f32,
+    /// Squared magnitude of the raw specific force, (m/s^2)^2 (squared so no
+    /// square root is taken per sample).
+    pub specific_force_sq: f32,
     /// Measured gravity, m/s^2.
     pub gravity_mps2: f32,
     /// Orientation locked.
@@ -719,7 +720,8 @@ impl Detector {
             }
         }
         // Free fall: the specific force nearly vanishes.
-        if inp.specific_force_mps2 < 0.3 * inp.gravity_mps2 {
+        let ff = 0.3 * inp.gravity_mps2;
+        if inp.specific_force_sq < ff * ff {
             self.freefall_run_s += dt;
             if self.freefall_run_s >= 0.08 {
                 if t - self.last_freefall_t_s > 1.5 {
@@ -897,7 +899,11 @@ impl Detector {
 
     fn crash_step(&mut self, inp: &DetectorInput, freefall_now: bool) {
         let t = inp.t_s;
-        let beyond_g = inp.specific_force_mps2 - inp.gravity_mps2;
+        let limit = self.cfg.crash_mps2 + inp.gravity_mps2;
+        if self.crash.is_none() && inp.specific_force_sq < limit * limit {
+            return;
+        }
+        let beyond_g = libm::sqrtf(inp.specific_force_sq) - inp.gravity_mps2;
         match self.crash.as_mut() {
             None if beyond_g >= self.cfg.crash_mps2 => {
                 let mut w = Window::open(t, self, inp);
@@ -1415,7 +1421,7 @@ mod tests {
                     dt_s: (1.0 / FS) as f32,
                     accel_mps2: [ax(t), ay(t), 0.0],
                     gyro_rps: Some([0.0, 0.0, yaw(t)]),
-                    specific_force_mps2: force(t),
+                    specific_force_sq: force(t) * force(t),
                     gravity_mps2: 9.81,
                     orientation_known: known,
                     tilt_known: known || self.tilt_only,
@@ -1557,7 +1563,7 @@ mod tests {
                 dt_s: 0.01,
                 accel_mps2: [ax(t), 0.0, 0.0],
                 gyro_rps: Some([roll, 0.0, 0.0]),
-                specific_force_mps2: 9.81,
+                specific_force_sq: 9.81 * 9.81,
                 gravity_mps2: 9.81,
                 orientation_known: true,
                 tilt_known: true,

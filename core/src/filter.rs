@@ -15,8 +15,10 @@
 //! pocket). Hysteresis (two thresholds and a number of consecutive windows)
 //! keeps the choice from flapping.
 //!
-//! Cost per sample: about 60 floating-point operations for both filters on all
-//! three axes. Configuration ([`FilterConfig`]) is separate from state
+//! The low-pass always runs; the Kalman filter runs only while selected and
+//! starts from the low-pass output when it takes over, so a switch does not
+//! step. Cost per sample: about 30 floating-point operations for the
+//! low-pass on three axes, 60 with the Kalman filter. Configuration ([`FilterConfig`]) is separate from state
 //! ([`AdaptiveFilter`]); one configuration serves all three axes.
 
 use biquad::{Biquad, Coefficients, DirectForm1, Hertz, Q_BUTTERWORTH_F32, Type};
@@ -120,6 +122,7 @@ pub struct AdaptiveFilter {
     kf_x: [[f32; 2]; 3],
     kf_p: [f32; 3], // [p00, p01, p11]
     kf_r: f32,
+    last_lowpass: [f32; 3],
     primed: bool,
     mode: FilterMode,
     streak: u8,
@@ -162,6 +165,7 @@ impl AdaptiveFilter {
             kf_x: [[0.0; 2]; 3],
             kf_p: [1.0, 0.0, 1.0],
             kf_r: 0.01,
+            last_lowpass: [0.0; 3],
             primed: false,
             mode: FilterMode::LowPass,
             streak: 0,
@@ -245,10 +249,12 @@ impl AdaptiveFilter {
             self.lowpass[1].run(x[1]),
             self.lowpass[2].run(x[2]),
         ];
-        let kf = self.kalman_step(x, dt_s);
+        self.last_lowpass = lp;
+        // The low-pass always runs (it is cheap and keeps its state for a
+        // switch back); the Kalman filter only while it is selected.
         match self.mode {
             FilterMode::LowPass => lp,
-            FilterMode::Kalman => kf,
+            FilterMode::Kalman => self.kalman_step(x, dt_s),
         }
     }
 
@@ -313,7 +319,15 @@ impl AdaptiveFilter {
             self.streak = self.streak.saturating_add(1);
             if self.streak >= self.cfg.windows_to_switch {
                 self.mode = match self.mode {
-                    FilterMode::LowPass => FilterMode::Kalman,
+                    FilterMode::LowPass => {
+                        // Start the Kalman filter where the low-pass is, so
+                        // the output does not step.
+                        for (state, lp) in self.kf_x.iter_mut().zip(self.last_lowpass) {
+                            *state = [lp, 0.0];
+                        }
+                        self.kf_p = [self.kf_r, 0.0, 1.0];
+                        FilterMode::Kalman
+                    }
                     FilterMode::Kalman => FilterMode::LowPass,
                 };
                 self.streak = 0;

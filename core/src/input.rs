@@ -210,19 +210,23 @@ impl ClockGuard {
 }
 
 /// Checks one IMU sample against the previous accepted timestamp.
+#[inline]
 pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> {
-    if !s.t_s.is_finite() || s.accel_mps2.iter().any(|v| !v.is_finite()) {
+    let [ax, ay, az] = s.accel_mps2;
+    // A NaN or an infinity anywhere makes the sum non-finite (so does an
+    // overflow of three huge values, which are out of range anyway).
+    if !(s.t_s.is_finite() && (ax + ay + az).is_finite()) {
         return Err(Rejection::NonFinite);
     }
-    if let Some(g) = s.gyro_rps {
-        if g.iter().any(|v| !v.is_finite()) {
+    if let Some([gx, gy, gz]) = s.gyro_rps {
+        if !(gx + gy + gz).is_finite() {
             return Err(Rejection::NonFinite);
         }
-        if g.iter().any(|v| v.abs() > MAX_GYRO_RPS) {
+        if gx.abs().max(gy.abs()).max(gz.abs()) > MAX_GYRO_RPS {
             return Err(Rejection::GyroOutOfRange);
         }
     }
-    if s.accel_mps2.iter().any(|v| v.abs() > MAX_ACCEL_MPS2) {
+    if ax.abs().max(ay.abs()).max(az.abs()) > MAX_ACCEL_MPS2 {
         return Err(Rejection::AccelOutOfRange);
     }
     if let Some(last) = last_t_s {

@@ -510,14 +510,25 @@ impl OrientationEstimator {
         self.g_mag
     }
 
-    /// The current estimate.
-    pub fn orientation(&self) -> Orientation {
-        let (roll, pitch, yaw) = math::euler_from_rotation(&self.rotation);
-        let tilt_conf = if self.tilt_known() {
+    fn tilt_confidence(&self) -> f32 {
+        if self.tilt_known() {
             (self.quiet_blocks as f32 / self.cfg.tilt_blocks_full as f32).min(1.0)
         } else {
             0.0
-        };
+        }
+    }
+
+    /// Overall confidence (the smaller of tilt and heading), without building
+    /// the whole [`Orientation`] (cheap enough to ask per sample).
+    #[inline]
+    pub fn confidence(&self) -> f32 {
+        self.tilt_confidence().min(self.heading_conf)
+    }
+
+    /// The current estimate.
+    pub fn orientation(&self) -> Orientation {
+        let (roll, pitch, yaw) = math::euler_from_rotation(&self.rotation);
+        let tilt_conf = self.tilt_confidence();
         Orientation {
             state: self.state,
             rotation: self.rotation,

@@ -15,7 +15,7 @@ use crate::ConfigError;
 use crate::detect::{DetectionConfig, Detector, DetectorInput, Event, SuppressionCounts};
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
-use crate::math::{mat_vec, norm, sub};
+use crate::math::{dot, mat_vec, sub};
 use crate::orientation::{
     BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
 };
@@ -282,13 +282,13 @@ impl Pipeline {
             dt_s,
             accel_mps2: filtered,
             gyro_rps: gyro_vehicle,
-            specific_force_mps2: norm(f),
+            specific_force_sq: dot(f, f),
             gravity_mps2: g,
             orientation_known: locked,
             tilt_known: state == OrientationState::Estimating,
             rotation: *r,
             orientation_confidence: if locked {
-                self.orientation.orientation().confidence()
+                self.orientation.confidence()
             } else {
                 0.0
             },
@@ -417,6 +417,10 @@ mod tests {
     #[test]
     fn state_size_is_small() {
         // Documented in docs/results.md; the aim is 16 KiB for the whole chain.
-        assert!(size_of::<Pipeline>() <= 16 * 1024, "{}", size_of::<Pipeline>());
+        assert!(
+            size_of::<Pipeline>() <= 16 * 1024,
+            "{}",
+            size_of::<Pipeline>()
+        );
     }
 }
