@@ -128,6 +128,7 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     let mut out: Vec<(f64, [f32; 3], OrientationState)> = Vec::new();
     let mut gps_track: Vec<(f64, f64, f64)> = Vec::new(); // (wall, speed, course)
     let mut first_lock = None;
+    let mut events = Vec::new();
     for row in 0..phone.rows.len() {
         let t = phone.num(row, c_t)? - t0;
         // Sensor clock and wall clock run together; the sensor clock is the
@@ -169,6 +170,13 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
             }
             out.push((wall, s.accel_mps2, s.orientation));
         }
+        while let Some(e) = p.pop_event() {
+            events.push(e);
+        }
+    }
+    p.finish();
+    while let Some(e) = p.pop_event() {
+        events.push(e);
     }
 
     let c_time = car.col("Time")?;
@@ -277,6 +285,53 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         best.1,
         best.2,
         best.0
+    )?;
+    // Events, with what the CAN bus measured around them.
+    let can_peak = |track: &[(f64, f64)], a: f64, b: f64| {
+        track
+            .iter()
+            .filter(|(t, _)| *t >= a && *t <= b)
+            .map(|(_, v)| *v)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    say!("  events: {} reported", events.len())?;
+    for e in &events {
+        let (a, b) = (wall0 + e.start_s - 0.5, wall0 + e.end_s + 0.5);
+        let (long_lo, long_hi) = can_peak(&can_long, a, b);
+        let (lat_lo, lat_hi) = can_peak(&can_lat, a, b);
+        say!(
+            "    {} {} at {:.1}-{:.1} s, peak {:.2} m/s^2 ({}); CAN around it: longitudinal {:.2}..{:.2}, lateral {:.2}..{:.2} m/s^2 (lateral as logged)",
+            e.kind.as_str(),
+            e.direction.map_or("", |d| d.as_str()),
+            e.start_s,
+            e.end_s,
+            e.peak_mps2,
+            e.severity.as_str(),
+            long_lo,
+            long_hi,
+            lat_lo,
+            lat_hi
+        )?;
+    }
+    let sup: Vec<String> = safelane_core::Suppression::ALL
+        .iter()
+        .filter(|r| p.suppressed().get(**r) > 0)
+        .map(|r| format!("{} {}", r.as_str(), p.suppressed().get(*r)))
+        .collect();
+    say!(
+        "  candidates suppressed: {}",
+        if sup.is_empty() {
+            "none".to_string()
+        } else {
+            sup.join(", ")
+        }
+    )?;
+    let (all_lo, all_hi) = can_peak(&can_long, f64::NEG_INFINITY, f64::INFINITY);
+    let (lat_lo, lat_hi) = can_peak(&can_lat, f64::NEG_INFINITY, f64::INFINITY);
+    say!(
+        "  CAN over the whole drive: longitudinal {all_lo:.2}..{all_hi:.2} m/s^2, lateral {lat_lo:.2}..{lat_hi:.2} m/s^2 (its sign as logged)"
     )?;
     Ok(())
 }
