@@ -226,7 +226,7 @@ impl DetectionConfig {
             min_speed_mps: 2.8,
             speed_mismatch_mps: 2.5,
             speed_mismatch_fraction: 0.35,
-            gps_confirm_fraction: 0.75,
+            gps_confirm_fraction: 0.85,
             min_orientation_confidence: 0.3,
             corner_min_heading_deg: 30.0,
             lane_change_max_heading_deg: 15.0,
