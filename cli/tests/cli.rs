@@ -110,3 +110,33 @@ fn an_empty_trip_is_analyzed_without_panicking() {
     assert!(ok, "{err}");
     assert!(out.contains("never locked"), "{out}");
 }
+
+#[test]
+fn suite_then_backtest_with_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite");
+    let suite_s = suite.to_str().unwrap();
+    let (ok, out, err) = safelane(&["suite", "--out", suite_s, "--hours", "0.05"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("wrote"), "{out}");
+
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"braking_mps2": 3.2}"#).unwrap();
+    let (ok, out, err) = safelane(&["backtest", suite_s, "--config", good.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("harsh_braking") && out.contains("precision"),
+        "{out}"
+    );
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"braking_mps2": -1}"#).unwrap();
+    let (ok, _, err) = safelane(&["backtest", suite_s, "--config", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("detection.braking_mps2"), "{err}");
+
+    std::fs::write(&bad, r#"{"brakeing_mps2": 3.0}"#).unwrap();
+    let (ok, _, err) = safelane(&["backtest", suite_s, "--config", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("brakeing_mps2"), "unknown field named: {err}");
+}
