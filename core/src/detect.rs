@@ -709,7 +709,8 @@ impl Detector {
         self.v_int += f64::from(ax * dt);
         if let Some(w) = inp.gyro_rps {
             self.heading_int += f64::from(w[2] * dt);
-            let k = (dt / (0.25 + dt)).min(1.0);
+            // One-pole smoothing, tau 0.25 s (dt / tau, fine for dt << tau).
+            let k = (4.0 * dt).min(1.0);
             self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
             let keep = (1.0 - dt).max(0.0);
             self.heading_recent = self.heading_recent * keep + w[2] * dt;

@@ -21,7 +21,7 @@
 //! low-pass on three axes, 60 with the Kalman filter. Configuration ([`FilterConfig`]) is separate from state
 //! ([`AdaptiveFilter`]); one configuration serves all three axes.
 
-use biquad::{Biquad, Coefficients, DirectForm1, Hertz, Q_BUTTERWORTH_F32, Type};
+use biquad::{Coefficients, Hertz, Q_BUTTERWORTH_F32, Type};
 
 use crate::ConfigError;
 
@@ -115,7 +115,11 @@ const MIN_MEASUREMENT_VAR: f32 = 1e-4;
 #[derive(Clone, Copy, Debug)]
 pub struct AdaptiveFilter {
     cfg: FilterConfig,
-    lowpass: [DirectForm1<f32>; 3],
+    /// Low-pass coefficients (designed by the `biquad` crate) and the
+    /// transposed direct form II state of the three axes, run as one loop.
+    lp_c: Coefficients<f32>,
+    lp_s1: [f32; 3],
+    lp_s2: [f32; 3],
     lowpass_fs_hz: f32,
     // Kalman: per-axis state [accel, jerk]; covariance shared by the axes
     // because they see the same dt, process and measurement noise.
@@ -160,7 +164,9 @@ impl AdaptiveFilter {
         let c = lowpass_coefficients(cfg.lowpass_cutoff_hz, fs_hz);
         Self {
             cfg,
-            lowpass: [DirectForm1::new(c); 3],
+            lp_c: c,
+            lp_s1: [0.0; 3],
+            lp_s2: [0.0; 3],
             lowpass_fs_hz: fs_hz,
             kf_x: [[0.0; 2]; 3],
             kf_p: [1.0, 0.0, 1.0],
@@ -190,9 +196,8 @@ impl AdaptiveFilter {
 
     /// Forgets the signal history (after a gap), keeping the mode.
     pub fn reset(&mut self) {
-        for lp in &mut self.lowpass {
-            lp.reset_state();
-        }
+        self.lp_s1 = [0.0; 3];
+        self.lp_s2 = [0.0; 3];
         self.primed = false;
         self.clear_window();
     }
@@ -207,10 +212,7 @@ impl AdaptiveFilter {
     /// Retunes the low-pass when the sample rate moved by more than 10 %.
     pub fn set_rate(&mut self, fs_hz: f32) {
         if (fs_hz - self.lowpass_fs_hz).abs() > 0.1 * self.lowpass_fs_hz {
-            let c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
-            for lp in &mut self.lowpass {
-                lp.update_coefficients(c);
-            }
+            self.lp_c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
             self.lowpass_fs_hz = fs_hz;
         }
     }
@@ -224,11 +226,12 @@ impl AdaptiveFilter {
         }
         if !self.primed {
             // Start both filters at the first value instead of zero, so the
-            // output has no start-up transient.
-            for (axis, lp) in self.lowpass.iter_mut().enumerate() {
-                for _ in 0..64 {
-                    lp.run(x[axis]);
-                }
+            // output has no start-up transient: the low-pass's steady state
+            // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
+            let c = self.lp_c;
+            for axis in 0..3 {
+                self.lp_s1[axis] = x[axis] * (1.0 - c.b0);
+                self.lp_s2[axis] = x[axis] * (c.b2 - c.a2);
                 self.kf_x[axis] = [x[axis], 0.0];
             }
             self.kf_p = [self.kf_r, 0.0, 1.0];
@@ -244,11 +247,15 @@ impl AdaptiveFilter {
         }
         self.win_n += 1.0;
 
-        let lp = [
-            self.lowpass[0].run(x[0]),
-            self.lowpass[1].run(x[1]),
-            self.lowpass[2].run(x[2]),
-        ];
+        let c = self.lp_c;
+        let mut lp = [0.0; 3];
+        for axis in 0..3 {
+            // Transposed direct form II.
+            let y = c.b0 * x[axis] + self.lp_s1[axis];
+            self.lp_s1[axis] = c.b1 * x[axis] - c.a1 * y + self.lp_s2[axis];
+            self.lp_s2[axis] = c.b2 * x[axis] - c.a2 * y;
+            lp[axis] = y;
+        }
         self.last_lowpass = lp;
         // The low-pass always runs (it is cheap and keeps its state for a
         // switch back); the Kalman filter only while it is selected.

@@ -351,6 +351,40 @@ impl BlockStats {
     }
 }
 
+/// What the GPS-interval evidence needs: the sums of one block without the
+/// squares (no spread is computed over a GPS interval).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct IntervalStats {
+    n: u32,
+    sum_f: Vec3,
+    n_gyro: u32,
+    sum_w: Vec3,
+    rot: Vec3,
+}
+
+impl IntervalStats {
+    /// Adds one sample.
+    #[inline]
+    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
+        self.n += 1;
+        self.sum_f = add(self.sum_f, f);
+        if let Some(w) = w {
+            self.n_gyro += 1;
+            self.sum_w = add(self.sum_w, w);
+            self.rot = add(self.rot, scale(w, dt_s));
+        }
+    }
+
+    fn mean_f(&self) -> Vec3 {
+        scale(self.sum_f, 1.0 / self.n.max(1) as f32)
+    }
+
+    fn mean_w(&self) -> Option<Vec3> {
+        (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
+            .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct GpsMemory {
     t_s: f64,
@@ -397,7 +431,7 @@ pub struct OrientationEstimator {
     // GPS.
     gps: [GpsMemory; 3],
     gps_len: usize,
-    gps_interval: BlockStats,
+    gps_interval: IntervalStats,
     gps_steady: bool,
     last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
@@ -449,7 +483,7 @@ impl OrientationEstimator {
             n_stop: 0.0,
             gps: [GpsMemory::default(); 3],
             gps_len: 0,
-            gps_interval: BlockStats::default(),
+            gps_interval: IntervalStats::default(),
             gps_steady: false,
             last_speed_mps: 0.0,
             last_gps_t_s: None,
@@ -574,7 +608,7 @@ impl OrientationEstimator {
 
     /// Discards the current GPS interval (after a gap in the IMU stream).
     pub fn reset_intervals(&mut self) {
-        self.gps_interval = BlockStats::default();
+        self.gps_interval = IntervalStats::default();
         self.gps_len = 0;
         self.ring_len = 0;
         self.moving_blocks = 0;
