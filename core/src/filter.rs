@@ -229,10 +229,16 @@ impl AdaptiveFilter {
             // output has no start-up transient: the low-pass's steady state
             // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
             let c = self.lp_c;
-            for axis in 0..3 {
-                self.lp_s1[axis] = x[axis] * (1.0 - c.b0);
-                self.lp_s2[axis] = x[axis] * (c.b2 - c.a2);
-                self.kf_x[axis] = [x[axis], 0.0];
+            for (((s1, s2), kf), xa) in self
+                .lp_s1
+                .iter_mut()
+                .zip(&mut self.lp_s2)
+                .zip(&mut self.kf_x)
+                .zip(x)
+            {
+                *s1 = xa * (1.0 - c.b0);
+                *s2 = xa * (c.b2 - c.a2);
+                *kf = [xa, 0.0];
             }
             self.kf_p = [self.kf_r, 0.0, 1.0];
             self.primed = true;
@@ -249,12 +255,17 @@ impl AdaptiveFilter {
 
         let c = self.lp_c;
         let mut lp = [0.0; 3];
-        for axis in 0..3 {
+        for (((out, s1), s2), xa) in lp
+            .iter_mut()
+            .zip(&mut self.lp_s1)
+            .zip(&mut self.lp_s2)
+            .zip(x)
+        {
             // Transposed direct form II.
-            let y = c.b0 * x[axis] + self.lp_s1[axis];
-            self.lp_s1[axis] = c.b1 * x[axis] - c.a1 * y + self.lp_s2[axis];
-            self.lp_s2[axis] = c.b2 * x[axis] - c.a2 * y;
-            lp[axis] = y;
+            let y = c.b0 * xa + *s1;
+            *s1 = c.b1 * xa - c.a1 * y + *s2;
+            *s2 = c.b2 * xa - c.a2 * y;
+            *out = y;
         }
         self.last_lowpass = lp;
         // The low-pass always runs (it is cheap and keeps its state for a
