@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use safelane_core::{Event, FilterMode, OrientationState, Pipeline, PipelineConfig, Suppression};
+use safelane_core::{
+    Event, FilterMode, Orientation, OrientationState, Pipeline, PipelineConfig, Suppression,
+};
 use safelane_fixtures::eval::replay;
 use serde_json::json;
 
@@ -58,16 +60,7 @@ pub fn run(
                     })
                 ));
             } else {
-                track.push(format!(
-                    "t={t:8.1}s {:<10} roll {:7.1} pitch {:6.1} yaw {:7.1} deg  tilt conf {:.2} heading conf {:.2} ({})",
-                    o.state.as_str(),
-                    o.roll_rad.to_degrees(),
-                    o.pitch_rad.to_degrees(),
-                    o.yaw_rad.to_degrees(),
-                    o.tilt_confidence,
-                    o.heading_confidence,
-                    o.heading_source.as_str()
-                ));
+                track.push(format!("t={t:8.1}s {}", describe(&o)));
             }
         }
     });
@@ -169,16 +162,7 @@ pub fn run(
                 c.gps_fields_dropped
             )?;
         }
-        say!(
-            "orientation: {} (roll {:.1}, pitch {:.1}, yaw {:.1} deg; tilt confidence {:.2}, heading confidence {:.2} from {})",
-            o.state.as_str(),
-            o.roll_rad.to_degrees(),
-            o.pitch_rad.to_degrees(),
-            o.yaw_rad.to_degrees(),
-            o.tilt_confidence,
-            o.heading_confidence,
-            o.heading_source.as_str()
-        )?;
+        say!("orientation: {}", describe(&o))?;
         match first_lock {
             Some(t) => say!(
                 "  first locked after {t:.1} s; locked {:.0} % of samples; phone moved {} times (by gyroscope tilt, gravity, yaw vs bearing: {:?})",
@@ -212,6 +196,20 @@ pub fn run(
         )?;
     }
     Ok(())
+}
+
+/// One line: state, Euler angles, confidences and the heading's evidence.
+fn describe(o: &Orientation) -> String {
+    format!(
+        "{:<10} roll {:7.1} pitch {:6.1} yaw {:7.1} deg, tilt confidence {:.2}, heading confidence {:.2} ({})",
+        o.state.as_str(),
+        o.roll_rad.to_degrees(),
+        o.pitch_rad.to_degrees(),
+        o.yaw_rad.to_degrees(),
+        o.tilt_confidence,
+        o.heading_confidence,
+        o.heading_source.as_str()
+    )
 }
 
 /// One event as a JSON object (the stable wire names).

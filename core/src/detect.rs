@@ -251,13 +251,7 @@ impl DetectionConfig {
 
     /// Checks every value; the error names the field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        fn pos(v: f32, field: &'static str) -> Result<(), ConfigError> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::new(field, "must be a positive number"))
-            }
-        }
+        let pos = ConfigError::positive;
         pos(self.braking_mps2, "detection.braking_mps2")?;
         pos(self.acceleration_mps2, "detection.acceleration_mps2")?;
         pos(self.cornering_mps2, "detection.cornering_mps2")?;

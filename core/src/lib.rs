@@ -53,6 +53,15 @@ impl ConfigError {
     pub(crate) const fn new(field: &'static str, rule: &'static str) -> Self {
         Self { field, rule }
     }
+
+    /// `Ok` when `v` is a finite number above zero, else an error for `field`.
+    pub(crate) fn positive(v: f32, field: &'static str) -> Result<(), Self> {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(Self::new(field, "must be a positive number"))
+        }
+    }
 }
 
 impl core::fmt::Display for ConfigError {

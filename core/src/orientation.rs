@@ -211,13 +211,7 @@ impl OrientationConfig {
 
     /// Checks that every value is usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        fn pos(v: f32, field: &'static str) -> Result<(), ConfigError> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::new(field, "must be a positive number"))
-            }
-        }
+        let pos = ConfigError::positive;
         if !(self.block_s.is_finite() && (0.2..=5.0).contains(&self.block_s)) {
             return Err(ConfigError::new(
                 "orientation.block_s",
@@ -294,63 +288,6 @@ impl OrientationConfig {
     }
 }
 
-/// Accelerometer and gyroscope statistics of one block, gathered per sample
-/// by the pipeline.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct BlockStats {
-    /// Samples in the block.
-    pub n: u32,
-    /// Sum of specific force, phone axes.
-    pub sum_f: Vec3,
-    /// Sum of squared specific force per axis.
-    pub sum_f2: Vec3,
-    /// Samples that carried a gyroscope reading.
-    pub n_gyro: u32,
-    /// Sum of angular rate.
-    pub sum_w: Vec3,
-    /// Integrated rotation vector, sum of `w * dt`, rad.
-    pub rot: Vec3,
-}
-
-impl BlockStats {
-    /// Adds one sample.
-    #[inline]
-    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
-        self.n += 1;
-        self.sum_f = add(self.sum_f, f);
-        self.sum_f2 = [
-            self.sum_f2[0] + f[0] * f[0],
-            self.sum_f2[1] + f[1] * f[1],
-            self.sum_f2[2] + f[2] * f[2],
-        ];
-        if let Some(w) = w {
-            self.n_gyro += 1;
-            self.sum_w = add(self.sum_w, w);
-            self.rot = add(self.rot, scale(w, dt_s));
-        }
-    }
-
-    fn mean_f(&self) -> Vec3 {
-        scale(self.sum_f, 1.0 / self.n.max(1) as f32)
-    }
-
-    /// Largest per-axis standard deviation.
-    fn max_std(&self) -> f32 {
-        let n = self.n.max(1) as f32;
-        let m = self.mean_f();
-        let mut v: f32 = 0.0;
-        for (s2, mi) in self.sum_f2.iter().zip(m) {
-            v = v.max(s2 / n - mi * mi);
-        }
-        libm::sqrtf(v.max(0.0))
-    }
-
-    fn mean_w(&self) -> Option<Vec3> {
-        (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
-            .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
-    }
-}
-
 /// What the GPS-interval evidence needs: the sums of one block without the
 /// squares (no spread is computed over a GPS interval).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -382,6 +319,52 @@ impl IntervalStats {
     fn mean_w(&self) -> Option<Vec3> {
         (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
             .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
+    }
+}
+
+/// Accelerometer and gyroscope statistics of one block, gathered per sample
+/// by the pipeline: the interval sums plus the squares for the spread.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BlockStats {
+    sums: IntervalStats,
+    /// Sum of squared specific force per axis.
+    sum_f2: Vec3,
+}
+
+impl BlockStats {
+    /// Adds one sample.
+    #[inline]
+    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
+        self.sums.add(f, w, dt_s);
+        self.sum_f2 = [
+            self.sum_f2[0] + f[0] * f[0],
+            self.sum_f2[1] + f[1] * f[1],
+            self.sum_f2[2] + f[2] * f[2],
+        ];
+    }
+
+    /// Samples in the block.
+    pub fn n(&self) -> u32 {
+        self.sums.n
+    }
+
+    fn mean_f(&self) -> Vec3 {
+        self.sums.mean_f()
+    }
+
+    /// Largest per-axis standard deviation.
+    fn max_std(&self) -> f32 {
+        let n = self.sums.n.max(1) as f32;
+        let m = self.mean_f();
+        let mut v: f32 = 0.0;
+        for (s2, mi) in self.sum_f2.iter().zip(m) {
+            v = v.max(s2 / n - mi * mi);
+        }
+        libm::sqrtf(v.max(0.0))
+    }
+
+    fn mean_w(&self) -> Option<Vec3> {
+        self.sums.mean_w()
     }
 }
 
@@ -617,7 +600,8 @@ impl OrientationEstimator {
 
     /// Consumes one closed statistics block ending at `t_s`.
     pub fn end_block(&mut self, b: &BlockStats, t_s: f64) {
-        if b.n < 3 {
+        let (n, n_gyro, rot) = (b.sums.n, b.sums.n_gyro, b.sums.rot);
+        if n < 3 {
             return;
         }
         let mean_f = b.mean_f();
@@ -646,9 +630,9 @@ impl OrientationEstimator {
             // Phone moves: a large rotation not about the vertical.
             // Rotation off the vertical summed over the last few seconds (a
             // hand turns a phone over several blocks).
-            let off_vertical = norm(reject(b.rot, self.up));
+            let off_vertical = norm(reject(rot, self.up));
             self.rot_window = 0.7 * self.rot_window + off_vertical;
-            if b.n_gyro * 2 >= b.n && self.rot_window > self.cfg.moved_gyro_deg * deg {
+            if n_gyro * 2 >= n && self.rot_window > self.cfg.moved_gyro_deg * deg {
                 self.mark_moved(0);
                 return;
             }
@@ -662,18 +646,18 @@ impl OrientationEstimator {
             let explained_by_gps = gps_recent && dev < gps_tilt + 5.0 * deg;
             // With a gyroscope, a phone that really moved also rotated: a
             // gravity change it did not see is a drift or an acceleration.
-            let has_gyro = b.n_gyro * 2 >= b.n;
+            let has_gyro = n_gyro * 2 >= n;
             self.streak_rot = if self.moved_streak == 0 {
-                reject(b.rot, self.up)
+                reject(rot, self.up)
             } else {
-                add(self.streak_rot, reject(b.rot, self.up))
+                add(self.streak_rot, reject(rot, self.up))
             };
             let rotation_seen = !has_gyro
                 || norm(self.streak_rot) > 0.5 * self.cfg.moved_angle_deg * deg
                 || self.moved_rot_recent > 0.5 * self.cfg.moved_angle_deg * deg;
             // Rotation seen over the last ~5 s (a re-mount's handling comes
             // before gravity settles in its new direction).
-            self.moved_rot_recent = 0.8 * self.moved_rot_recent + norm(reject(b.rot, self.up));
+            self.moved_rot_recent = 0.8 * self.moved_rot_recent + norm(reject(rot, self.up));
             if std < self.cfg.quiet_max_std_mps2
                 && mag_ok
                 && !explained_by_gps
