@@ -196,6 +196,16 @@ pub fn run(
                         )
                     })?;
                 }
+                for (a, z, de, dd) in &s.slow {
+                    b.suspend(|| {
+                        say!(
+                            "{label} seed {}: slow {} truth {a:.1}-{z:.1}, detection ended {de:.1}, decided {dd:.1} ({:.2} s after the truth's end)",
+                            trip.meta.as_ref().map_or(0, |m| m.seed),
+                            k.as_str(),
+                            dd - z
+                        )
+                    })?;
+                }
                 for (a, z, d, pk) in &s.false_alarms {
                     b.suspend(|| {
                         say!(
