@@ -376,6 +376,10 @@ struct GpsMemory {
 }
 
 const NO_GPS_AFTER_S: f64 = 3.0;
+/// Two consecutive calm blocks agreeing within this angle start the tilt
+/// estimate, deg. A hand's wobble moves gravity's mean by ~6 deg between
+/// blocks; a start error of that size is averaged away by later blocks.
+const INIT_AGREEMENT_DEG: f32 = 6.0;
 /// Slowest GPS speed at which speed changes and turns count as the
 /// vehicle's (a person walks at 1-2 m/s).
 const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
@@ -782,7 +786,7 @@ impl OrientationEstimator {
             // Start only from two consecutive calm blocks that agree, so a
             // steady acceleration at the start is not taken for gravity.
             match self.init_candidate {
-                Some(prev) if angle_between(prev, mean_f) < 2.0 * deg => {
+                Some(prev) if angle_between(prev, mean_f) < INIT_AGREEMENT_DEG * deg => {
                     self.update_tilt(prev);
                     self.update_tilt(mean_f);
                     self.init_candidate = None;
