@@ -1090,6 +1090,9 @@ impl Detector {
             return;
         }
         let (before, after) = self.gps_around(c.w.start_s, c.w.end_s);
+        // Decided before the fix after the candidate came (GPS is late or
+        // lost): the latest fix inside the candidate stands in for it.
+        let after = after.or_else(|| self.latest_gps().copied().filter(|p| p.t_s > c.w.start_s));
         // The phone turning about the vertical while the vehicle keeps its
         // course (GPS bearing) is the phone being handled.
         if let (Some(b), Some(a), true) = (before, after, c.gyro) {
@@ -1114,13 +1117,13 @@ impl Detector {
                 self.suppress(Suppression::SpeedMismatch);
                 return;
             }
-            // Finer: the strongest one-interval GPS acceleration around the
-            // candidate (allowing for GPS lag) must show it.
-            let gps_peak = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, c.sign);
-            if gps_peak.is_some_and(|a| a < self.cfg.gps_confirm_fraction * c.threshold) {
-                self.suppress(Suppression::SpeedMismatch);
-                return;
-            }
+        }
+        // Finer: the strongest one-interval GPS acceleration around the
+        // candidate (allowing for GPS lag) must show it.
+        let gps_peak = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, c.sign);
+        if gps_peak.is_some_and(|a| a < self.cfg.gps_confirm_fraction * c.threshold) {
+            self.suppress(Suppression::SpeedMismatch);
+            return;
         }
         self.report(t, c.kind, None, &c.w, c.threshold);
     }
