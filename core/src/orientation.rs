@@ -377,12 +377,10 @@ struct GpsMemory {
 
 const NO_GPS_AFTER_S: f64 = 3.0;
 /// Two consecutive calm blocks agreeing within this angle start the tilt
-/// estimate, deg: tight for a phone that holds still, so a steady
-/// acceleration is not taken for gravity...
-const INIT_AGREEMENT_DEG: f32 = 2.0;
-/// ...and looser while the gyroscope sees the phone shaking (a hand's wobble
-/// moves gravity's mean by ~6 deg between blocks, and never agrees within 2).
-const INIT_AGREEMENT_SHAKING_DEG: f32 = 6.0;
+/// estimate, deg. A hand's wobble moves gravity's mean by ~6 deg between
+/// blocks (it never agreed within 2); a start error of that size is averaged
+/// away by the blocks that follow.
+const INIT_AGREEMENT_DEG: f32 = 6.0;
 /// Slowest GPS speed at which speed changes and turns count as the
 /// vehicle's (a person walks at 1-2 m/s).
 const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
@@ -398,7 +396,6 @@ pub struct OrientationEstimator {
     g_mag: f32,
     quiet_blocks: u32,
     init_candidate: Option<Vec3>,
-    init_agreement_deg: f32,
     /// A calm block waiting for the GPS fix that covers it.
     pending_quiet: Option<Vec3>,
     // Heading evidence (phone axes), forgotten exponentially.
@@ -455,7 +452,6 @@ impl OrientationEstimator {
             g_mag: crate::STANDARD_GRAVITY_MPS2,
             quiet_blocks: 0,
             init_candidate: None,
-            init_agreement_deg: INIT_AGREEMENT_DEG,
             pending_quiet: None,
             m_long: Sym3::default(),
             n_long: 0.0,
@@ -612,16 +608,6 @@ impl OrientationEstimator {
         let (n, n_gyro, rot) = (b.sums.n, b.sums.n_gyro, b.sums.rot);
         if n < 3 {
             return;
-        }
-        if !self.tilt_known() {
-            let vertical = normalize(b.mean_f()).unwrap_or(self.up);
-            let shaking = n_gyro * 2 >= n
-                && norm(reject(rot, vertical)) > 2.0 * core::f32::consts::PI / 180.0;
-            self.init_agreement_deg = if shaking {
-                INIT_AGREEMENT_SHAKING_DEG
-            } else {
-                INIT_AGREEMENT_DEG
-            };
         }
         let mean_f = b.mean_f();
         let std = b.max_std();
@@ -801,7 +787,7 @@ impl OrientationEstimator {
             // Start only from two consecutive calm blocks that agree, so a
             // steady acceleration at the start is not taken for gravity.
             match self.init_candidate {
-                Some(prev) if angle_between(prev, mean_f) < self.init_agreement_deg * deg => {
+                Some(prev) if angle_between(prev, mean_f) < INIT_AGREEMENT_DEG * deg => {
                     self.update_tilt(prev);
                     self.update_tilt(mean_f);
                     self.init_candidate = None;
