@@ -319,6 +319,41 @@ impl DetectionConfig {
     }
 }
 
+/// Watches the raw specific force at the full sample rate between detector
+/// steps: the longest free-fall run (specific force under 0.3 g) and the
+/// largest magnitude (impacts), both too short-lived to be seen at the
+/// detector's own rate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ForceMonitor {
+    run_s: f32,
+    step_run_s: f32,
+    step_max_sq: f32,
+}
+
+impl ForceMonitor {
+    /// Adds one sample: squared specific force, gravity, interval.
+    #[inline]
+    pub fn add(&mut self, force_sq: f32, gravity_mps2: f32, dt_s: f32) {
+        let ff = 0.3 * gravity_mps2;
+        self.run_s = if force_sq < ff * ff {
+            self.run_s + dt_s
+        } else {
+            0.0
+        };
+        self.step_run_s = self.step_run_s.max(self.run_s);
+        self.step_max_sq = self.step_max_sq.max(force_sq);
+    }
+
+    /// `(largest squared force, longest free-fall run)` since the last call.
+    #[inline]
+    pub fn take(&mut self) -> (f32, f32) {
+        let out = (self.step_max_sq, self.step_run_s);
+        self.step_max_sq = 0.0;
+        self.step_run_s = self.run_s;
+        out
+    }
+}
+
 /// What the detector needs from one pipeline step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DetectorInput {
@@ -330,9 +365,12 @@ pub struct DetectorInput {
     pub accel_mps2: [f32; 3],
     /// Vehicle-axes angular rate, rad/s, when the phone has a gyroscope.
     pub gyro_rps: Option<[f32; 3]>,
-    /// Squared magnitude of the raw specific force, (m/s^2)^2 (squared so no
-    /// square root is taken per sample).
-    pub specific_force_sq: f32,
+    /// Largest squared magnitude of the raw specific force since the last
+    /// step, (m/s^2)^2 (for impacts; see [`ForceMonitor`]).
+    pub specific_force_max_sq: f32,
+    /// Longest run of near-zero specific force (free fall) that reached into
+    /// this step, s (see [`ForceMonitor`]).
+    pub freefall_s: f32,
     /// Measured gravity, m/s^2.
     pub gravity_mps2: f32,
     /// Orientation locked.
@@ -458,7 +496,6 @@ pub struct Detector {
     rot_int: [f64; 2],
     rot_recent: [f32; 2],
     heading_recent: f32,
-    freefall_run_s: f32,
     last_freefall_t_s: f64,
     gps_lateral_mps2: f32,
     /// Yaw rate smoothed (tau 0.25 s) for the yaw x speed lateral signal: a
@@ -495,7 +532,6 @@ impl Detector {
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
             heading_recent: 0.0,
-            freefall_run_s: 0.0,
             last_freefall_t_s: f64::NEG_INFINITY,
             gps_lateral_mps2: 0.0,
             yaw_smooth_rps: 0.0,
@@ -714,18 +750,12 @@ impl Detector {
                 *recent = *recent * keep + wa * dt;
             }
         }
-        // Free fall: the specific force nearly vanishes.
-        let ff = 0.3 * inp.gravity_mps2;
-        if inp.specific_force_sq < ff * ff {
-            self.freefall_run_s += dt;
-            if self.freefall_run_s >= 0.08 {
-                if t - self.last_freefall_t_s > 1.5 {
-                    self.freefall_flag = true;
-                }
-                self.last_freefall_t_s = t;
+        // Free fall: the specific force nearly vanished for 80 ms or more.
+        if inp.freefall_s >= 0.08 {
+            if t - self.last_freefall_t_s > 1.5 {
+                self.freefall_flag = true;
             }
-        } else {
-            self.freefall_run_s = 0.0;
+            self.last_freefall_t_s = t;
         }
         let rot_limit = f64::from(self.cfg.phone_rotation_deg.to_radians());
         let freefall_now = self.freefall_recent(t);
@@ -895,10 +925,10 @@ impl Detector {
     fn crash_step(&mut self, inp: &DetectorInput, freefall_now: bool) {
         let t = inp.t_s;
         let limit = self.cfg.crash_mps2 + inp.gravity_mps2;
-        if self.crash.is_none() && inp.specific_force_sq < limit * limit {
+        if self.crash.is_none() && inp.specific_force_max_sq < limit * limit {
             return;
         }
-        let beyond_g = libm::sqrtf(inp.specific_force_sq) - inp.gravity_mps2;
+        let beyond_g = libm::sqrtf(inp.specific_force_max_sq) - inp.gravity_mps2;
         match self.crash.as_mut() {
             None if beyond_g >= self.cfg.crash_mps2 => {
                 let mut w = Window::open(t, self, inp);
@@ -1374,6 +1404,7 @@ mod tests {
         events: Vec<Event>,
         /// Tilt known while the heading is not.
         tilt_only: bool,
+        forces: ForceMonitor,
     }
 
     extern crate std;
@@ -1386,6 +1417,7 @@ mod tests {
                 t: 0.0,
                 events: Vec::new(),
                 tilt_only: false,
+                forces: ForceMonitor::default(),
             }
         }
 
@@ -1414,12 +1446,16 @@ mod tests {
                         speed.map(|_| 90.0 - (self.d.heading_int as f32).to_degrees()),
                     );
                 }
+                self.forces
+                    .add(force(t) * force(t), 9.81, (1.0 / FS) as f32);
+                let (specific_force_max_sq, freefall_s) = self.forces.take();
                 self.d.on_sample(&DetectorInput {
                     t_s: t,
                     dt_s: (1.0 / FS) as f32,
                     accel_mps2: [ax(t), ay(t), 0.0],
                     gyro_rps: Some([0.0, 0.0, yaw(t)]),
-                    specific_force_sq: force(t) * force(t),
+                    specific_force_max_sq,
+                    freefall_s,
                     gravity_mps2: 9.81,
                     orientation_known: known,
                     tilt_known: known || self.tilt_only,
@@ -1561,7 +1597,8 @@ mod tests {
                 dt_s: 0.01,
                 accel_mps2: [ax(t), 0.0, 0.0],
                 gyro_rps: Some([roll, 0.0, 0.0]),
-                specific_force_sq: 9.81 * 9.81,
+                specific_force_max_sq: 9.81 * 9.81,
+                freefall_s: 0.0,
                 gravity_mps2: 9.81,
                 orientation_known: true,
                 tilt_known: true,

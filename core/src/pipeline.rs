@@ -12,10 +12,17 @@
 //! the counters. There are no clocks, threads, storage or allocation inside.
 
 use crate::ConfigError;
-use crate::detect::{DetectionConfig, Detector, DetectorInput, Event, SuppressionCounts};
+use crate::detect::{
+    DetectionConfig, Detector, DetectorInput, Event, ForceMonitor, SuppressionCounts,
+};
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
-use crate::math::{dot, mat_vec, sub};
+use crate::math::{Vec3, add, dot, mat_vec, scale, sub};
+
+/// The detector runs every this many seconds of samples (25 Hz): manoeuvres
+/// live below 2 Hz, so the 100-200 Hz stream would only repeat itself. What is
+/// shorter (free fall, impacts) is watched at the full rate by [`ForceMonitor`].
+const DETECTOR_STEP_S: f32 = 0.04;
 use crate::orientation::{
     BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
 };
@@ -140,6 +147,10 @@ pub struct Pipeline {
     orientation: OrientationEstimator,
     filter: AdaptiveFilter,
     detector: Detector,
+    forces: ForceMonitor,
+    step_dt_s: f32,
+    step_gyro: Vec3,
+    step_gyro_dt_s: f32,
 }
 
 impl Pipeline {
@@ -159,6 +170,10 @@ impl Pipeline {
             orientation: OrientationEstimator::new(cfg.orientation),
             filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
             detector: Detector::new(cfg.detection),
+            forces: ForceMonitor::default(),
+            step_dt_s: 0.0,
+            step_gyro: [0.0; 3],
+            step_gyro_dt_s: 0.0,
         })
     }
 
@@ -276,23 +291,39 @@ impl Pipeline {
         let filtered = self.filter.run(raw, dt_s);
         let gyro_vehicle = s.gyro_rps.map(|w| mat_vec(r, w));
         let state = self.orientation.state();
-        let locked = state == OrientationState::Locked;
-        self.detector.on_sample(&DetectorInput {
-            t_s: s.t_s,
-            dt_s,
-            accel_mps2: filtered,
-            gyro_rps: gyro_vehicle,
-            specific_force_sq: dot(f, f),
-            gravity_mps2: g,
-            orientation_known: locked,
-            tilt_known: state == OrientationState::Estimating,
-            rotation: *r,
-            orientation_confidence: if locked {
-                self.orientation.confidence()
-            } else {
-                0.0
-            },
-        });
+        self.forces.add(dot(f, f), g, dt_s);
+        self.step_dt_s += dt_s;
+        if let Some(w) = gyro_vehicle {
+            self.step_gyro = add(self.step_gyro, scale(w, dt_s));
+            self.step_gyro_dt_s += dt_s;
+        }
+        if self.step_dt_s >= DETECTOR_STEP_S {
+            let locked = state == OrientationState::Locked;
+            let (specific_force_max_sq, freefall_s) = self.forces.take();
+            // Mean rotation rate over the step: the detector integrates it.
+            let gyro_rps = (self.step_gyro_dt_s > 0.0)
+                .then(|| scale(self.step_gyro, 1.0 / self.step_gyro_dt_s));
+            self.detector.on_sample(&DetectorInput {
+                t_s: s.t_s,
+                dt_s: self.step_dt_s,
+                accel_mps2: filtered,
+                gyro_rps,
+                specific_force_max_sq,
+                freefall_s,
+                gravity_mps2: g,
+                orientation_known: locked,
+                tilt_known: state == OrientationState::Estimating,
+                rotation: *r,
+                orientation_confidence: if locked {
+                    self.orientation.confidence()
+                } else {
+                    0.0
+                },
+            });
+            self.step_dt_s = 0.0;
+            self.step_gyro = [0.0; 3];
+            self.step_gyro_dt_s = 0.0;
+        }
         if self.detector.take_freefall() {
             self.orientation.phone_fell();
         }
