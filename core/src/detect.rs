@@ -335,13 +335,18 @@ impl ForceMonitor {
     #[inline]
     pub fn add(&mut self, force_sq: f32, gravity_mps2: f32, dt_s: f32) {
         let ff = 0.3 * gravity_mps2;
-        self.run_s = if force_sq < ff * ff {
-            self.run_s + dt_s
+        // Plain comparisons (f32::max pays for NaN handling; inputs are checked).
+        if force_sq < ff * ff {
+            self.run_s += dt_s;
+            if self.run_s > self.step_run_s {
+                self.step_run_s = self.run_s;
+            }
         } else {
-            0.0
-        };
-        self.step_run_s = self.step_run_s.max(self.run_s);
-        self.step_max_sq = self.step_max_sq.max(force_sq);
+            self.run_s = 0.0;
+        }
+        if force_sq > self.step_max_sq {
+            self.step_max_sq = force_sq;
+        }
     }
 
     /// `(largest squared force, longest free-fall run)` since the last call.

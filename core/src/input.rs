@@ -222,11 +222,13 @@ pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> 
         if !(gx + gy + gz).is_finite() {
             return Err(Rejection::NonFinite);
         }
-        if gx.abs().max(gy.abs()).max(gz.abs()) > MAX_GYRO_RPS {
+        // Plain comparisons: f32::max's NaN handling costs more, and NaN was
+        // ruled out just above.
+        if gx.abs() > MAX_GYRO_RPS || gy.abs() > MAX_GYRO_RPS || gz.abs() > MAX_GYRO_RPS {
             return Err(Rejection::GyroOutOfRange);
         }
     }
-    if ax.abs().max(ay.abs()).max(az.abs()) > MAX_ACCEL_MPS2 {
+    if ax.abs() > MAX_ACCEL_MPS2 || ay.abs() > MAX_ACCEL_MPS2 || az.abs() > MAX_ACCEL_MPS2 {
         return Err(Rejection::AccelOutOfRange);
     }
     if let Some(last) = last_t_s {
