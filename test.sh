@@ -23,8 +23,9 @@ cargo build -p safelane-core --release --locked --target thumbv7em-none-eabihf
 
 step "embedded image: links bare-metal, .text within 64 KiB"
 command -v size >/dev/null || { apt-get update -qq && apt-get install -y -qq binutils >/dev/null; }
-(cd core/embedded && cargo fmt --check && cargo build --release --locked --target thumbv7em-none-eabihf)
-elf=core/embedded/target/thumbv7em-none-eabihf/release/safelane-embedded-size
+# An explicit target dir: the image is found whatever CARGO_TARGET_DIR says.
+(cd core/embedded && cargo fmt --check && cargo build --release --locked --target thumbv7em-none-eabihf --target-dir ../../target/embedded)
+elf=target/embedded/thumbv7em-none-eabihf/release/safelane-embedded-size
 text=$(size -A "$elf" | awk '$1 == ".text" {print $2}')
 echo ".text = ${text} bytes (limit 65536)"
 [ "${text}" -le 65536 ]
