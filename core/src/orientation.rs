@@ -320,6 +320,28 @@ impl IntervalStats {
         (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
             .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
     }
+
+    /// Sums of two disjoint stretches.
+    fn plus(&self, o: &Self) -> Self {
+        Self {
+            n: self.n + o.n,
+            sum_f: add(self.sum_f, o.sum_f),
+            n_gyro: self.n_gyro + o.n_gyro,
+            sum_w: add(self.sum_w, o.sum_w),
+            rot: add(self.rot, o.rot),
+        }
+    }
+
+    /// Sums of the stretch from `earlier` (a prefix of `self`) to now.
+    fn since(&self, earlier: &Self) -> Self {
+        Self {
+            n: self.n.saturating_sub(earlier.n),
+            sum_f: sub(self.sum_f, earlier.sum_f),
+            n_gyro: self.n_gyro.saturating_sub(earlier.n_gyro),
+            sum_w: sub(self.sum_w, earlier.sum_w),
+            rot: sub(self.rot, earlier.rot),
+        }
+    }
 }
 
 /// Accelerometer and gyroscope statistics of one block, gathered per sample
@@ -419,7 +441,11 @@ pub struct OrientationEstimator {
     // GPS.
     gps: [GpsMemory; 3],
     gps_len: usize,
-    gps_interval: IntervalStats,
+    /// GPS-interval sums are derived from the block sums (one accumulator
+    /// per sample, not two): whole block parts since the last fix, plus the
+    /// current block's growth since that fix.
+    gps_carry: IntervalStats,
+    block_at_fix: IntervalStats,
     gps_steady: bool,
     last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
@@ -471,7 +497,8 @@ impl OrientationEstimator {
             n_stop: 0.0,
             gps: [GpsMemory::default(); 3],
             gps_len: 0,
-            gps_interval: IntervalStats::default(),
+            gps_carry: IntervalStats::default(),
+            block_at_fix: IntervalStats::default(),
             gps_steady: false,
             last_speed_mps: 0.0,
             last_gps_t_s: None,
@@ -567,12 +594,6 @@ impl OrientationEstimator {
         self.quiet_blocks > 0
     }
 
-    /// Adds one IMU sample to the current GPS interval.
-    #[inline]
-    pub fn add_to_gps_interval(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
-        self.gps_interval.add(f, w, dt_s);
-    }
-
     /// Forgets all evidence (after a move).
     fn forget(&mut self) {
         let cfg = self.cfg;
@@ -596,7 +617,8 @@ impl OrientationEstimator {
 
     /// Discards the current GPS interval (after a gap in the IMU stream).
     pub fn reset_intervals(&mut self) {
-        self.gps_interval = IntervalStats::default();
+        self.gps_carry = IntervalStats::default();
+        self.block_at_fix = IntervalStats::default();
         self.gps_len = 0;
         self.ring_len = 0;
         self.moving_blocks = 0;
@@ -605,6 +627,8 @@ impl OrientationEstimator {
 
     /// Consumes one closed statistics block ending at `t_s`.
     pub fn end_block(&mut self, b: &BlockStats, t_s: f64) {
+        self.gps_carry = self.gps_carry.plus(&b.sums.since(&self.block_at_fix));
+        self.block_at_fix = IntervalStats::default();
         let (n, n_gyro, rot) = (b.sums.n, b.sums.n_gyro, b.sums.rot);
         if n < 3 {
             return;
@@ -822,9 +846,18 @@ impl OrientationEstimator {
         self.quiet_blocks = self.quiet_blocks.saturating_add(1);
     }
 
-    /// Consumes one accepted GPS fix.
-    pub fn on_gps(&mut self, t_s: f64, speed_mps: Option<f32>, bearing_deg: Option<f32>) {
-        let interval = core::mem::take(&mut self.gps_interval);
+    /// Consumes one accepted GPS fix; `block` is the statistics block in
+    /// progress (its samples since the last fix belong to this interval).
+    pub fn on_gps(
+        &mut self,
+        t_s: f64,
+        speed_mps: Option<f32>,
+        bearing_deg: Option<f32>,
+        block: &BlockStats,
+    ) {
+        let interval =
+            core::mem::take(&mut self.gps_carry).plus(&block.sums.since(&self.block_at_fix));
+        self.block_at_fix = block.sums;
         self.last_gps_t_s = Some(t_s);
         let Some(v) = speed_mps else {
             self.gps_len = 0;
@@ -1053,12 +1086,12 @@ mod tests {
                 let f = mat_vec(&phone_from_vehicle, f_vehicle);
                 let w = with_gyro.then_some([0.0; 3]);
                 block.add(f, w, 1.0 / fs as f32);
-                est.add_to_gps_interval(f, w, 1.0 / fs as f32);
             }
             v = (v + a).max(0.0);
             est.end_block(&block, s as f64 + 1.0);
             if with_gps {
-                est.on_gps(s as f64 + 1.0, Some(v), Some(90.0));
+                // The block just ended and was carried into the interval.
+                est.on_gps(s as f64 + 1.0, Some(v), Some(90.0), &BlockStats::default());
             }
         }
         est

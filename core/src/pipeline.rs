@@ -276,7 +276,6 @@ impl Pipeline {
 
         let f = s.accel_mps2;
         self.block.add(f, s.gyro_rps, dt_s);
-        self.orientation.add_to_gps_interval(f, s.gyro_rps, dt_s);
         if s.t_s - self.block_start_t_s >= f64::from(self.orientation.config().block_s) {
             let block = core::mem::take(&mut self.block);
             self.orientation.end_block(&block, s.t_s);
@@ -359,7 +358,8 @@ impl Pipeline {
         let speed = fix
             .speed_mps
             .filter(|_| fix.accuracy_m.is_none_or(|a| a <= 25.0));
-        self.orientation.on_gps(fix.t_s, speed, fix.bearing_deg);
+        self.orientation
+            .on_gps(fix.t_s, speed, fix.bearing_deg, &self.block);
         self.detector
             .on_gps(fix.t_s, fix.lat_deg, fix.lon_deg, speed, fix.bearing_deg);
         Ok(())
