@@ -108,6 +108,10 @@ impl FilterConfig {
     }
 }
 
+/// Three axes padded to four lanes (the fourth stays zero) so the per-sample
+/// arithmetic compiles to one vector operation per step.
+type Lanes = [f32; 4];
+
 /// Smallest measurement variance the Kalman filter assumes, (m/s^2)^2.
 const MIN_MEASUREMENT_VAR: f32 = 1e-4;
 
@@ -118,8 +122,8 @@ pub struct AdaptiveFilter {
     /// Low-pass coefficients (designed by the `biquad` crate) and the
     /// transposed direct form II state of the three axes, run as one loop.
     lp_c: Coefficients<f32>,
-    lp_s1: [f32; 3],
-    lp_s2: [f32; 3],
+    lp_s1: Lanes,
+    lp_s2: Lanes,
     lowpass_fs_hz: f32,
     // Kalman: per-axis state [accel, jerk]; covariance shared by the axes
     // because they see the same dt, process and measurement noise.
@@ -132,11 +136,11 @@ pub struct AdaptiveFilter {
     streak: u8,
     // Noise window accumulators: sums for a per-axis linear fit against the
     // sample index (time within the window).
-    last_input: [f32; 3],
+    last_input: Lanes,
     win_n: f32,
-    win_sx: [f32; 3],
-    win_sxx: [f32; 3],
-    win_sxi: [f32; 3],
+    win_sx: Lanes,
+    win_sxx: Lanes,
+    win_sxi: Lanes,
     last_noise_mps2: f32,
 }
 
@@ -165,8 +169,8 @@ impl AdaptiveFilter {
         Self {
             cfg,
             lp_c: c,
-            lp_s1: [0.0; 3],
-            lp_s2: [0.0; 3],
+            lp_s1: [0.0; 4],
+            lp_s2: [0.0; 4],
             lowpass_fs_hz: fs_hz,
             kf_x: [[0.0; 2]; 3],
             kf_p: [1.0, 0.0, 1.0],
@@ -175,11 +179,11 @@ impl AdaptiveFilter {
             primed: false,
             mode: FilterMode::LowPass,
             streak: 0,
-            last_input: [0.0; 3],
+            last_input: [0.0; 4],
             win_n: 0.0,
-            win_sx: [0.0; 3],
-            win_sxx: [0.0; 3],
-            win_sxi: [0.0; 3],
+            win_sx: [0.0; 4],
+            win_sxx: [0.0; 4],
+            win_sxi: [0.0; 4],
             last_noise_mps2: 0.0,
         }
     }
@@ -196,17 +200,17 @@ impl AdaptiveFilter {
 
     /// Forgets the signal history (after a gap), keeping the mode.
     pub fn reset(&mut self) {
-        self.lp_s1 = [0.0; 3];
-        self.lp_s2 = [0.0; 3];
+        self.lp_s1 = [0.0; 4];
+        self.lp_s2 = [0.0; 4];
         self.primed = false;
         self.clear_window();
     }
 
     fn clear_window(&mut self) {
         self.win_n = 0.0;
-        self.win_sx = [0.0; 3];
-        self.win_sxx = [0.0; 3];
-        self.win_sxi = [0.0; 3];
+        self.win_sx = [0.0; 4];
+        self.win_sxx = [0.0; 4];
+        self.win_sxi = [0.0; 4];
     }
 
     /// Retunes the low-pass when the sample rate moved by more than 10 %.
@@ -220,24 +224,19 @@ impl AdaptiveFilter {
     /// Filters one sample taken `dt_s` after the previous one; returns the
     /// output of the selected filter.
     pub fn run(&mut self, x: [f32; 3], dt_s: f32) -> [f32; 3] {
+        let x4: Lanes = [x[0], x[1], x[2], 0.0];
         if self.win_n == 0.0 {
             // Window origin: sums are taken relative to its first sample.
-            self.last_input = x;
+            self.last_input = x4;
         }
         if !self.primed {
             // Start both filters at the first value instead of zero, so the
             // output has no start-up transient: the low-pass's steady state
             // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
             let c = self.lp_c;
-            for (((s1, s2), kf), xa) in self
-                .lp_s1
-                .iter_mut()
-                .zip(&mut self.lp_s2)
-                .zip(&mut self.kf_x)
-                .zip(x)
-            {
-                *s1 = xa * (1.0 - c.b0);
-                *s2 = xa * (c.b2 - c.a2);
+            self.lp_s1 = x4.map(|xa| xa * (1.0 - c.b0));
+            self.lp_s2 = x4.map(|xa| xa * (c.b2 - c.a2));
+            for (kf, xa) in self.kf_x.iter_mut().zip(x) {
                 *kf = [xa, 0.0];
             }
             self.kf_p = [self.kf_r, 0.0, 1.0];
@@ -245,28 +244,18 @@ impl AdaptiveFilter {
         }
         // Centre on the window's first sample so the f32 sums stay exact.
         let i = self.win_n;
-        for (axis, (xa, origin)) in x.iter().zip(self.last_input).enumerate() {
-            let v = xa - origin;
-            self.win_sx[axis] += v;
-            self.win_sxx[axis] += v * v;
-            self.win_sxi[axis] += v * i;
-        }
+        let v: Lanes = core::array::from_fn(|k| x4[k] - self.last_input[k]);
+        self.win_sx = core::array::from_fn(|k| self.win_sx[k] + v[k]);
+        self.win_sxx = core::array::from_fn(|k| self.win_sxx[k] + v[k] * v[k]);
+        self.win_sxi = core::array::from_fn(|k| self.win_sxi[k] + v[k] * i);
         self.win_n += 1.0;
 
+        // Transposed direct form II, all lanes at once.
         let c = self.lp_c;
-        let mut lp = [0.0; 3];
-        for (((out, s1), s2), xa) in lp
-            .iter_mut()
-            .zip(&mut self.lp_s1)
-            .zip(&mut self.lp_s2)
-            .zip(x)
-        {
-            // Transposed direct form II.
-            let y = c.b0 * xa + *s1;
-            *s1 = c.b1 * xa - c.a1 * y + *s2;
-            *s2 = c.b2 * xa - c.a2 * y;
-            *out = y;
-        }
+        let y: Lanes = core::array::from_fn(|k| c.b0 * x4[k] + self.lp_s1[k]);
+        self.lp_s1 = core::array::from_fn(|k| c.b1 * x4[k] - c.a1 * y[k] + self.lp_s2[k]);
+        self.lp_s2 = core::array::from_fn(|k| c.b2 * x4[k] - c.a2 * y[k]);
+        let lp = [y[0], y[1], y[2]];
         self.last_lowpass = lp;
         // The low-pass always runs (it is cheap and keeps its state for a
         // switch back); the Kalman filter only while it is selected.
