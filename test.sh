@@ -30,6 +30,9 @@ text=$(size -A "$elf" | awk '$1 == ".text" {print $2}')
 echo ".text = ${text} bytes (limit 65536)"
 [ "${text}" -le 65536 ]
 
+step "API docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
+
 step "tests"
 cargo test --workspace --locked
 

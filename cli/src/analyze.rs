@@ -75,23 +75,7 @@ pub fn run(
         if as_json {
             say!("{}", event_json(e))?;
         } else {
-            say!(
-                "event {:<19} {:<5} {:8.1}-{:<8.1} peak {:5.2} m/s^2 {:<8} confidence {:.2}{}{}",
-                e.kind.as_str(),
-                e.direction.map_or("", |d| d.as_str()),
-                e.start_s,
-                e.end_s,
-                e.peak_mps2,
-                e.severity.as_str(),
-                e.confidence,
-                e.speed_at_start_mps
-                    .map_or(String::new(), |v| format!(", {:.1} m/s at start", v)),
-                if e.late {
-                    ", decided late (before the heading was known)"
-                } else {
-                    ""
-                }
-            )?;
+            say!("event {}", describe_event(e))?;
         }
     }
     let c = p.counts();
@@ -209,6 +193,27 @@ fn describe(o: &Orientation) -> String {
         o.tilt_confidence,
         o.heading_confidence,
         o.heading_source.as_str()
+    )
+}
+
+/// One line: kind, side, interval, peak, severity, confidence, speed, lateness.
+pub fn describe_event(e: &Event) -> String {
+    format!(
+        "{:<19} {:<5} {:8.1}-{:<8.1} peak {:5.2} m/s^2 {:<8} confidence {:.2}{}{}",
+        e.kind.as_str(),
+        e.direction.map_or("", |d| d.as_str()),
+        e.start_s,
+        e.end_s,
+        e.peak_mps2,
+        e.severity.as_str(),
+        e.confidence,
+        e.speed_at_start_mps
+            .map_or(String::new(), |v| format!(", {v:.1} m/s at start")),
+        if e.late {
+            ", decided late (before the heading was known)"
+        } else {
+            ""
+        }
     )
 }
 

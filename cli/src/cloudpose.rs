@@ -302,17 +302,8 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         let (long_lo, long_hi) = can_peak(&can_long, a, b);
         let (lat_lo, lat_hi) = can_peak(&can_lat, a, b);
         say!(
-            "    {} {} at {:.1}-{:.1} s, peak {:.2} m/s^2 ({}); CAN around it: longitudinal {:.2}..{:.2}, lateral {:.2}..{:.2} m/s^2 (lateral as logged)",
-            e.kind.as_str(),
-            e.direction.map_or("", |d| d.as_str()),
-            e.start_s,
-            e.end_s,
-            e.peak_mps2,
-            e.severity.as_str(),
-            long_lo,
-            long_hi,
-            lat_lo,
-            lat_hi
+            "    {}\n      CAN around it: longitudinal {long_lo:.2}..{long_hi:.2}, lateral {lat_lo:.2}..{lat_hi:.2} m/s^2 (lateral as logged)",
+            crate::analyze::describe_event(e)
         )?;
     }
     let sup: Vec<String> = safelane_core::Suppression::ALL

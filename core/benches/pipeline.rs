@@ -9,8 +9,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use safelane_core::{Pipeline, PipelineConfig};
+use safelane_fixtures::eval::push_all;
 use safelane_fixtures::{scenario, simulate};
-use safelane_trip::Input;
 
 fn chain(c: &mut Criterion) {
     let mut s = scenario::by_name("city-dash").expect("scenario exists");
@@ -29,20 +29,9 @@ fn chain(c: &mut Criterion) {
     group.bench_function("city_dash_600s_100hz", |b| {
         b.iter(|| {
             let mut p = Pipeline::new(PipelineConfig::car()).expect("valid defaults");
-            let mut acc = 0.0f32;
-            for input in &inputs {
-                match input {
-                    Input::Imu(s) => {
-                        if let Ok(out) = p.push_imu(s) {
-                            acc += out.accel_mps2[0];
-                        }
-                    }
-                    Input::Gps(g) => {
-                        let _ = p.push_gps(g);
-                    }
-                }
-            }
-            black_box(acc)
+            black_box(push_all(&mut p, &inputs, |e| {
+                black_box(e);
+            }))
         })
     });
     group.finish();

@@ -11,29 +11,16 @@
 use std::hint::black_box;
 
 use safelane_core::{Pipeline, PipelineConfig};
+use safelane_fixtures::eval::push_all;
 use safelane_fixtures::{scenario, simulate};
 use safelane_trip::Input;
 
 #[inline(never)]
 fn run_trip(inputs: &[Input]) -> f32 {
     let mut p = Pipeline::new(PipelineConfig::car()).expect("valid defaults");
-    let mut acc = 0.0;
-    for input in inputs {
-        match input {
-            Input::Imu(s) => {
-                if let Ok(out) = p.push_imu(s) {
-                    acc += out.accel_mps2[0];
-                }
-            }
-            Input::Gps(g) => {
-                let _ = p.push_gps(g);
-            }
-        }
-        while let Some(e) = p.pop_event() {
-            acc += e.peak_mps2;
-        }
-    }
-    acc
+    push_all(&mut p, inputs, |e| {
+        black_box(e);
+    })
 }
 
 fn main() {
