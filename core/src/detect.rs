@@ -412,7 +412,6 @@ struct Window {
     orient_ok: bool,
     conf: f32,
     rot_start: [f64; 2],
-    heading_start: f64,
     moved: bool,
 }
 
@@ -430,7 +429,6 @@ impl Window {
                 d.rot_int[0] - f64::from(d.rot_recent[0]),
                 d.rot_int[1] - f64::from(d.rot_recent[1]),
             ],
-            heading_start: d.heading_int - f64::from(d.heading_recent),
             moved: d.freefall_recent(t),
         }
     }
@@ -500,7 +498,6 @@ pub struct Detector {
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
     rot_recent: [f32; 2],
-    heading_recent: f32,
     last_freefall_t_s: f64,
     gps_lateral_mps2: f32,
     /// Yaw rate smoothed (tau 0.25 s) for the yaw x speed lateral signal: a
@@ -536,7 +533,6 @@ impl Detector {
             heading_int: 0.0,
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
-            heading_recent: 0.0,
             last_freefall_t_s: f64::NEG_INFINITY,
             gps_lateral_mps2: 0.0,
             yaw_smooth_rps: 0.0,
@@ -748,7 +744,6 @@ impl Detector {
             let k = (4.0 * dt).min(1.0);
             self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
             let keep = (1.0 - dt).max(0.0);
-            self.heading_recent = self.heading_recent * keep + w[2] * dt;
             for ((int, recent), wa) in self.rot_int.iter_mut().zip(&mut self.rot_recent).zip(w) {
                 *int += f64::from(wa * dt);
                 // Rotation in the last ~second, to look a little before a candidate.
@@ -1726,7 +1721,6 @@ mod tests {
             orient_ok: true,
             conf: 1.0,
             rot_start: [0.0; 2],
-            heading_start: 0.0,
             moved: false,
         };
         for i in 0..(EVENT_QUEUE_CAPACITY + 3) {
