@@ -659,9 +659,11 @@ impl OrientationEstimator {
             // Phone moves: a large rotation not about the vertical.
             // Rotation off the vertical summed over the last few seconds (a
             // hand turns a phone over several blocks).
-            let off_vertical = norm(reject(rot, self.up));
+            let has_gyro = n_gyro * 2 >= n;
+            let rot_off = reject(rot, self.up);
+            let off_vertical = norm(rot_off);
             self.rot_window = 0.7 * self.rot_window + off_vertical;
-            if n_gyro * 2 >= n && self.rot_window > self.cfg.moved_gyro_deg * deg {
+            if has_gyro && self.rot_window > self.cfg.moved_gyro_deg * deg {
                 self.mark_moved(0);
                 return;
             }
@@ -675,18 +677,17 @@ impl OrientationEstimator {
             let explained_by_gps = gps_recent && dev < gps_tilt + 5.0 * deg;
             // With a gyroscope, a phone that really moved also rotated: a
             // gravity change it did not see is a drift or an acceleration.
-            let has_gyro = n_gyro * 2 >= n;
             self.streak_rot = if self.moved_streak == 0 {
-                reject(rot, self.up)
+                rot_off
             } else {
-                add(self.streak_rot, reject(rot, self.up))
+                add(self.streak_rot, rot_off)
             };
             let rotation_seen = !has_gyro
                 || norm(self.streak_rot) > 0.5 * self.cfg.moved_angle_deg * deg
                 || self.moved_rot_recent > 0.5 * self.cfg.moved_angle_deg * deg;
             // Rotation seen over the last ~5 s (a re-mount's handling comes
             // before gravity settles in its new direction).
-            self.moved_rot_recent = 0.8 * self.moved_rot_recent + norm(reject(rot, self.up));
+            self.moved_rot_recent = 0.8 * self.moved_rot_recent + off_vertical;
             if std < self.cfg.quiet_max_std_mps2
                 && mag_ok
                 && !explained_by_gps
