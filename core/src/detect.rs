@@ -645,6 +645,15 @@ impl Detector {
             .reduce(f32::max)
     }
 
+    /// The fixes bracketing a candidate for its guards: the last at or before
+    /// `t0` and the first after `t1`, or, when a decision comes before that
+    /// fix (GPS late or lost), the latest fix after `t0`.
+    fn gps_bracket(&self, t0: f64, t1: f64) -> (Option<GpsPoint>, Option<GpsPoint>) {
+        let (before, after) = self.gps_around(t0, t1);
+        let after = after.or_else(|| self.latest_gps().copied().filter(|p| p.t_s > t0));
+        (before, after)
+    }
+
     fn gps_recent(&self, t: f64) -> bool {
         self.latest_gps().is_some_and(|p| t - p.t_s < 3.0)
     }
@@ -1093,9 +1102,7 @@ impl Detector {
         if w.moved || self.freefall_recent(w.end_s) {
             return Some(Suppression::PhoneMoved);
         }
-        let (before, after) = self.gps_around(w.start_s, w.end_s);
-        // Without a fix after the candidate yet, the latest one stands in.
-        let after = after.or_else(|| self.latest_gps().copied().filter(|p| p.t_s >= w.start_s));
+        let (before, after) = self.gps_bracket(w.start_s, w.end_s);
         if let (Some(b), Some(a)) = (before, after) {
             let vb = b.speed_mps.unwrap_or(0.0);
             let va = a.speed_mps.unwrap_or(0.0);
@@ -1119,10 +1126,7 @@ impl Detector {
             self.suppress(Suppression::TooShort);
             return;
         }
-        let (before, after) = self.gps_around(c.w.start_s, c.w.end_s);
-        // Decided before the fix after the candidate came (GPS is late or
-        // lost): the latest fix inside the candidate stands in for it.
-        let after = after.or_else(|| self.latest_gps().copied().filter(|p| p.t_s > c.w.start_s));
+        let (before, after) = self.gps_bracket(c.w.start_s, c.w.end_s);
         // The phone turning about the vertical while the vehicle keeps its
         // course (GPS bearing) is the phone being handled.
         if let (Some(b), Some(a), true) = (before, after, c.gyro) {
