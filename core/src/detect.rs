@@ -28,6 +28,7 @@
 
 use crate::ConfigError;
 use crate::event::{Direction, EventKind};
+use crate::queue::EventQueue;
 
 /// How many events wait to be pulled before the oldest is dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 8;
@@ -509,10 +510,7 @@ pub struct Detector {
     pending: [Option<PreLock>; PRE_LOCK_CAPACITY],
     was_known: bool,
     crash: Option<CrashCandidate>,
-    queue: [Option<Event>; EVENT_QUEUE_CAPACITY],
-    queue_head: usize,
-    queue_len: usize,
-    dropped_events: u32,
+    queue: EventQueue<Event, EVENT_QUEUE_CAPACITY>,
     suppressed: SuppressionCounts,
     detected: [u32; 6],
     freefall_flag: bool,
@@ -542,10 +540,7 @@ impl Detector {
             pending: [None; PRE_LOCK_CAPACITY],
             was_known: false,
             crash: None,
-            queue: [None; EVENT_QUEUE_CAPACITY],
-            queue_head: 0,
-            queue_len: 0,
-            dropped_events: 0,
+            queue: EventQueue::new(),
             suppressed: SuppressionCounts::default(),
             detected: [0; 6],
             freefall_flag: false,
@@ -569,18 +564,12 @@ impl Detector {
 
     /// Events dropped because nobody pulled them (queue full).
     pub fn dropped_events(&self) -> u32 {
-        self.dropped_events
+        self.queue.dropped()
     }
 
     /// Takes the oldest waiting event.
     pub fn pop_event(&mut self) -> Option<Event> {
-        if self.queue_len == 0 {
-            return None;
-        }
-        let e = self.queue[self.queue_head].take();
-        self.queue_head = (self.queue_head + 1) % EVENT_QUEUE_CAPACITY;
-        self.queue_len -= 1;
-        e
+        self.queue.pop()
     }
 
     /// True once after the detector saw a free fall (the pipeline then asks
@@ -590,13 +579,7 @@ impl Detector {
     }
 
     fn push_event(&mut self, e: Event) {
-        if self.queue_len == EVENT_QUEUE_CAPACITY {
-            let _ = self.pop_event();
-            self.dropped_events += 1;
-        }
-        let idx = (self.queue_head + self.queue_len) % EVENT_QUEUE_CAPACITY;
-        self.queue[idx] = Some(e);
-        self.queue_len += 1;
+        self.queue.push(e);
         self.detected[kind_index(e.kind)] += 1;
     }
 

@@ -9,6 +9,9 @@
 //! - [`filter`]: adaptive noise filtering (biquad low-pass or Kalman);
 //! - [`detect`]: harsh braking, acceleration, cornering, lane changes and
 //!   crashes, with false-positive guards;
+//! - [`tile`], [`geo`], [`matching`]: map threshold tiles read in place,
+//!   GPS fixes snapped to road segments;
+//! - [`speeding`]: GPS speed against the road's threshold, with ping cleaning;
 //! - [`pipeline`]: the streaming chain that ties them together.
 //!
 //! Units are SI and carried in names (`t_s`, `accel_mps2`, `gyro_rps`).
@@ -28,17 +31,25 @@
 pub mod detect;
 pub mod event;
 pub mod filter;
+pub mod geo;
 pub mod input;
+pub mod matching;
 pub mod math;
 pub mod orientation;
 pub mod pipeline;
+pub mod queue;
+pub mod speeding;
+pub mod tile;
 
 pub use detect::{DetectionConfig, Event, Severity, Suppression, SuppressionCounts};
 pub use event::{Direction, EventKind};
 pub use filter::{AdaptiveFilter, FilterConfig, FilterMode};
 pub use input::{GpsFix, ImuSample, InputCounts, Rejection, STANDARD_GRAVITY_MPS2};
+pub use matching::{MatchConfig, RoadMatch, Threshold, ThresholdSource, match_fix};
 pub use orientation::{HeadingSource, Orientation, OrientationConfig, OrientationState};
 pub use pipeline::{Pipeline, PipelineConfig, VehicleProfile, VehicleSample};
+pub use speeding::{PingCounts, PingDrop, SpeedingConfig, SpeedingDetector, SpeedingEvent};
+pub use tile::{LimitSource, RoadCategory, Tile, TileError};
 
 /// A configuration value that cannot be used: names the field and the rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,10 @@ use crate::detect::{
 };
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
+use crate::matching::{MatchConfig, RoadMatch, match_fix};
 use crate::math::{Vec3, add, dot, mat_vec, scale, sub};
+use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
+use crate::tile::Tile;
 
 /// The detector runs every this many seconds of samples (25 Hz): manoeuvres
 /// live below 2 Hz, so the 100-200 Hz stream would only repeat itself. What is
@@ -47,6 +50,10 @@ pub struct PipelineConfig {
     pub filter: FilterConfig,
     /// Event detection thresholds and guards.
     pub detection: DetectionConfig,
+    /// Map matching of GPS fixes (used by [`Pipeline::push_gps_on_map`]).
+    pub matching: MatchConfig,
+    /// Speeding buffer, minimum duration and ping cleaning.
+    pub speeding: SpeedingConfig,
     /// An IMU gap longer than this (s) resets filters and windows. Default 1.0
     /// (one statistics block).
     pub max_gap_s: f32,
@@ -65,6 +72,8 @@ impl PipelineConfig {
             orientation: OrientationConfig::default(),
             filter: FilterConfig::default(),
             detection: DetectionConfig::car(),
+            matching: MatchConfig::default(),
+            speeding: SpeedingConfig::default(),
             max_gap_s: 1.0,
             initial_rate_hz: 100.0,
             max_time_jump_s: 600.0,
@@ -94,6 +103,8 @@ impl PipelineConfig {
         self.orientation.validate()?;
         self.filter.validate()?;
         self.detection.validate()?;
+        self.matching.validate()?;
+        self.speeding.validate()?;
         if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0) {
             return Err(ConfigError::new("max_gap_s", "must be in [0.05, 60] s"));
         }
@@ -147,6 +158,7 @@ pub struct Pipeline {
     orientation: OrientationEstimator,
     filter: AdaptiveFilter,
     detector: Detector,
+    speeding: SpeedingDetector,
     forces: ForceMonitor,
     step_dt_s: f32,
     step_gyro: Vec3,
@@ -170,6 +182,7 @@ impl Pipeline {
             orientation: OrientationEstimator::new(cfg.orientation),
             filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
             detector: Detector::new(cfg.detection),
+            speeding: SpeedingDetector::new(cfg.speeding)?,
             forces: ForceMonitor::default(),
             step_dt_s: 0.0,
             step_gyro: [0.0; 3],
@@ -213,6 +226,19 @@ impl Pipeline {
     pub fn finish(&mut self) {
         let t = self.last_imu_t_s.unwrap_or(0.0);
         self.detector.finish(t);
+        self.speeding.finish();
+    }
+
+    /// Takes the oldest speeding violation waiting to be pulled (fixes must
+    /// come through [`Pipeline::push_gps_on_map`] or
+    /// [`Pipeline::push_gps_on_road`] for there to be any).
+    pub fn pop_speeding(&mut self) -> Option<SpeedingEvent> {
+        self.speeding.pop_event()
+    }
+
+    /// Pings used for speeding, and dropped by reason.
+    pub fn speeding_counts(&self) -> &PingCounts {
+        self.speeding.counts()
     }
 
     /// Candidates suppressed by the guards, by reason.
@@ -222,7 +248,9 @@ impl Pipeline {
 
     /// Events reported so far, per kind in [`crate::EventKind::ALL`] order.
     pub fn detected(&self) -> [u32; 6] {
-        self.detector.detected()
+        let mut d = self.detector.detected();
+        d[5] += self.speeding.detected();
+        d
     }
 
     /// The measured IMU sample rate, Hz.
@@ -363,6 +391,34 @@ impl Pipeline {
         self.detector
             .on_gps(fix.t_s, fix.lat_deg, fix.lon_deg, speed, fix.bearing_deg);
         Ok(())
+    }
+
+    /// Pushes one GPS fix already matched to a road (`None`: not snapped):
+    /// as [`Pipeline::push_gps`], and the fix goes on to the speeding
+    /// detector (a rejected fix does not).
+    pub fn push_gps_on_road(
+        &mut self,
+        fix: &GpsFix,
+        road: Option<&RoadMatch>,
+    ) -> Result<(), Rejection> {
+        self.push_gps(fix)?;
+        // The speeding detector counts why it does not use a fix itself.
+        let _ = self.speeding.push(fix, road);
+        Ok(())
+    }
+
+    /// Pushes one GPS fix, matching it against the map tiles the caller
+    /// holds; `hour_of_week` (0 = Monday 00:00 local time) selects crowd
+    /// thresholds where no legal limit is known (`None`: legal limits only).
+    /// Returns the match, for display.
+    pub fn push_gps_on_map(
+        &mut self,
+        fix: &GpsFix,
+        tiles: &[Tile<'_>],
+        hour_of_week: Option<u8>,
+    ) -> Result<Option<RoadMatch>, Rejection> {
+        let road = match_fix(tiles, fix, hour_of_week, &self.cfg.matching);
+        self.push_gps_on_road(fix, road.as_ref()).map(|()| road)
     }
 }
 
