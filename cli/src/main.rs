@@ -13,6 +13,7 @@ mod analyze;
 mod backtest;
 mod cloudpose;
 mod evaluate;
+mod map;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,12 +128,39 @@ enum Command {
         #[arg(long, default_value_t = 20.0)]
         hours: f64,
     },
+    /// Speed-threshold map tiles: build them from map data, add crowd profiles.
+    Map {
+        #[command(subcommand)]
+        command: MapCommand,
+    },
     /// Compare the vehicle-frame acceleration with the CAN bus of the real
     /// cloudpose drive (evaluation data, not shipped).
     Cloudpose {
         /// Folder with dataset1_phone.csv and dataset1_car.csv.
         #[arg(long, default_value = "../shared/data/cloudpose")]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MapCommand {
+    /// Build threshold tiles from an OpenStreetMap extract or GeoJSON roads.
+    Build {
+        /// OpenStreetMap PBF extract.
+        #[arg(long, required_unless_present = "geojson", conflicts_with = "geojson")]
+        osm: Option<PathBuf>,
+        /// GeoJSON LineStrings with `highway` and `maxspeed` properties.
+        #[arg(long)]
+        geojson: Option<PathBuf>,
+        /// Output folder for the tiles (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Geohash characters per tile (1-8).
+        #[arg(long, default_value_t = 5)]
+        precision: usize,
+        /// One JSON object instead of the report.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -177,6 +205,25 @@ fn main() -> ExitCode {
             json,
         } => evaluate::run(seeds, &scenario, json),
         Command::Cloudpose { data } => cloudpose::run(&data),
+        Command::Map { command } => match command {
+            MapCommand::Build {
+                osm,
+                geojson,
+                out,
+                precision,
+                json,
+            } => {
+                let opts = safelane_map::tiles::BuildOptions {
+                    precision,
+                    ..Default::default()
+                };
+                match (&osm, &geojson) {
+                    (Some(p), _) => map::build(map::MapSource::Osm(p), &out, opts, json),
+                    (None, Some(p)) => map::build(map::MapSource::GeoJson(p), &out, opts, json),
+                    (None, None) => Err(anyhow::anyhow!("give --osm FILE or --geojson FILE")),
+                }
+            }
+        },
         Command::Backtest {
             trips_dir,
             config,
