@@ -14,6 +14,7 @@ mod backtest;
 mod cloudpose;
 mod evaluate;
 mod map;
+mod speeding;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -128,6 +129,22 @@ enum Command {
         #[arg(long, default_value_t = 20.0)]
         hours: f64,
     },
+    /// Speeding against map thresholds on simulated drives with ground truth:
+    /// precision, recall, F1, and what must never be flagged.
+    Speeding {
+        /// Drives (seeds 1..n) over the simulated map.
+        #[arg(long, default_value_t = 40)]
+        trips: u64,
+        /// Seed of the simulated map.
+        #[arg(long, default_value_t = 1)]
+        world: u64,
+        /// One JSON object instead of the report.
+        #[arg(long)]
+        json: bool,
+        /// Also list every missed violation and false alarm.
+        #[arg(long)]
+        details: bool,
+    },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -205,6 +222,12 @@ fn main() -> ExitCode {
             json,
         } => evaluate::run(seeds, &scenario, json),
         Command::Cloudpose { data } => cloudpose::run(&data),
+        Command::Speeding {
+            trips,
+            world,
+            json,
+            details,
+        } => speeding::run(trips, world, json, details),
         Command::Map { command } => match command {
             MapCommand::Build {
                 osm,
