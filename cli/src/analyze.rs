@@ -2,19 +2,37 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use safelane_core::{
-    Event, FilterMode, Orientation, OrientationState, Pipeline, PipelineConfig, Suppression,
+    Event, FilterMode, Orientation, OrientationState, PingDrop, Pipeline, PipelineConfig,
+    SpeedingEvent, Suppression,
 };
-use safelane_fixtures::eval::replay;
+use safelane_fixtures::eval::replay_on_map;
 use serde_json::json;
+
+/// A map to match GPS fixes against (speeding).
+#[derive(Debug)]
+pub struct MapArg<'a> {
+    /// GeoJSON file or tile folder.
+    pub path: &'a Path,
+    /// Hour of week for crowd thresholds (0 = Monday 00:00 local).
+    pub hour_of_week: Option<u8>,
+}
 
 pub fn run(
     dir: &Path,
     cfg: PipelineConfig,
     as_json: bool,
     orientation: bool,
+    map: Option<MapArg<'_>>,
 ) -> anyhow::Result<()> {
     let trip = safelane_trip::read_trip(dir)?;
+    let tile_bytes = match &map {
+        Some(m) => safelane_map::store::load_map(m.path)
+            .with_context(|| format!("loading the map {}", m.path.display()))?,
+        None => Default::default(),
+    };
+    let tiles = safelane_map::store::parse_all(&tile_bytes)?;
     let mut p = Pipeline::new(cfg)?;
     let mut next_track_t = f64::NEG_INFINITY;
     let mut first_lock: Option<f64> = None;
@@ -27,9 +45,14 @@ pub fn run(
     let t0 = trip.imu.first().map_or(0.0, |s| s.t_s);
     let mut track: Vec<String> = Vec::new();
     let mut events: Vec<Event> = Vec::new();
-    replay(&trip, &mut p, |p, out, t| {
+    let mut speeding: Vec<SpeedingEvent> = Vec::new();
+    let hour = map.as_ref().and_then(|m| m.hour_of_week);
+    replay_on_map(&trip, &mut p, &tiles, hour, |p, out, t| {
         while let Some(e) = p.pop_event() {
             events.push(e);
+        }
+        while let Some(e) = p.pop_speeding() {
+            speeding.push(e);
         }
         if let Some(o) = out {
             outputs += 1;
@@ -68,16 +91,43 @@ pub fn run(
     while let Some(e) = p.pop_event() {
         events.push(e);
     }
+    while let Some(e) = p.pop_speeding() {
+        speeding.push(e);
+    }
     for line in &track {
         say!("{line}")?;
     }
+    // Harsh events and speeding in time order.
+    let mut lines: Vec<(f64, String)> = Vec::new();
     for e in &events {
-        if as_json {
-            say!("{}", event_json(e))?;
-        } else {
-            say!("event {}", describe_event(e))?;
-        }
+        lines.push((
+            e.start_s,
+            if as_json {
+                event_json(e).to_string()
+            } else {
+                format!("event {}", describe_event(e))
+            },
+        ));
     }
+    for e in &speeding {
+        lines.push((
+            e.start_s,
+            if as_json {
+                speeding_json(e).to_string()
+            } else {
+                format!("event {}", describe_speeding(e))
+            },
+        ));
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (_, line) in &lines {
+        say!("{line}")?;
+    }
+    let sp = p.speeding_counts();
+    let ping_drops = PingDrop::ALL
+        .iter()
+        .map(|r| (r.as_str(), sp.get(*r)))
+        .collect::<std::collections::BTreeMap<_, _>>();
     let c = p.counts();
     let o = p.orientation();
     let share = |n: u64| {
@@ -113,7 +163,9 @@ pub fn run(
                                  "locked_share": share(locked_samples), "phone_moves": p.phone_moves(),
                                  "phone_moves_by_detector": p.phone_moves_by_detector() },
                 "filter": { "kalman_share": share(kalman_samples), "mean_noise_mps2": noise_sum / noise_n.max(1) as f64 },
-                "events": events.len(),
+                "events": events.len() + speeding.len(),
+                "speeding": { "map": map.as_ref().map(|m| m.path.display().to_string()), "tiles": tiles.len(),
+                              "clean_pings": sp.clean, "dropped_pings": ping_drops },
                 "suppressed": Suppression::ALL.iter().map(|r| (r.as_str(), p.suppressed().get(*r))).collect::<std::collections::BTreeMap<_, _>>(),
             })
         )?;
@@ -169,9 +221,29 @@ pub fn run(
         .map(|r| format!("{} {}", r.as_str(), p.suppressed().get(*r)))
         .collect();
     if !as_json {
+        if map.is_some() {
+            let drops: Vec<String> = ping_drops
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            say!(
+                "speeding: {} violations; {} map tiles; pings clean {}, dropped: {}",
+                speeding.len(),
+                tiles.len(),
+                sp.clean,
+                if drops.is_empty() {
+                    "none".to_string()
+                } else {
+                    drops.join(", ")
+                }
+            )?;
+        } else {
+            say!("speeding: not checked (no --map given: a limit is never assumed)")?;
+        }
         say!(
             "events: {} reported; candidates suppressed: {}",
-            events.len(),
+            events.len() + speeding.len(),
             if sup.is_empty() {
                 "none".to_string()
             } else {
@@ -215,6 +287,45 @@ pub fn describe_event(e: &Event) -> String {
             ""
         }
     )
+}
+
+/// One line for a speeding violation.
+pub fn describe_speeding(e: &SpeedingEvent) -> String {
+    format!(
+        "{:<19} {:<5} {:8.1}-{:<8.1} {:.0} s over {:.0} km/h ({}): max {:.0} km/h (+{:.1}), mean excess {:.1} km/h, {:.0} m",
+        "speeding",
+        "",
+        e.start_s,
+        e.end_s,
+        e.duration_s(),
+        e.threshold_mps * 3.6,
+        e.source.as_str(),
+        e.max_speed_mps * 3.6,
+        e.max_excess_mps * 3.6,
+        e.mean_excess_mps * 3.6,
+        e.distance_m
+    )
+}
+
+/// A speeding violation as a JSON object (stable wire names).
+pub fn speeding_json(e: &SpeedingEvent) -> serde_json::Value {
+    json!({
+        "type": "event",
+        "kind": "speeding",
+        "start_s": e.start_s,
+        "end_s": e.end_s,
+        "duration_s": e.duration_s(),
+        "threshold_kmh": e.threshold_mps * 3.6,
+        "threshold_source": e.source.as_str(),
+        "max_speed_kmh": e.max_speed_mps * 3.6,
+        "max_excess_kmh": e.max_excess_mps * 3.6,
+        "mean_excess_kmh": e.mean_excess_mps * 3.6,
+        "distance_m": e.distance_m,
+        "segment_id": e.segment_id,
+        "lat": e.start_position.0,
+        "lon": e.start_position.1,
+        "decided_s": e.decided_s,
+    })
 }
 
 /// One event as a JSON object (the stable wire names).

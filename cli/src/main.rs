@@ -81,6 +81,14 @@ enum Command {
         /// Also print the orientation track (once per second).
         #[arg(long)]
         orientation: bool,
+        /// Road map for speeding: GeoJSON LineStrings with `highway` and
+        /// `maxspeed`, or a tile folder from `safelane map build`.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Hour of week of the trip (0 = Monday 00:00-01:00 local time), for
+        /// crowd thresholds where no legal limit is known.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..168), requires = "map")]
+        hour_of_week: Option<u8>,
     },
     /// Measure orientation accuracy on the simulator suite (generated in memory).
     Evaluate {
@@ -144,6 +152,10 @@ enum Command {
         /// Also list every missed violation and false alarm.
         #[arg(long)]
         details: bool,
+        /// Also write the map (tiles, GeoJSON) and the drives (trip
+        /// directories, GPS only) into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
@@ -210,11 +222,15 @@ fn main() -> ExitCode {
             vehicle,
             json,
             orientation,
+            map,
+            hour_of_week,
         } => analyze::run(
             &trip_dir,
             PipelineConfig::for_vehicle(vehicle.into()),
             json,
             orientation,
+            map.as_deref()
+                .map(|path| analyze::MapArg { path, hour_of_week }),
         ),
         Command::Evaluate {
             seeds,
@@ -227,7 +243,8 @@ fn main() -> ExitCode {
             world,
             json,
             details,
-        } => speeding::run(trips, world, json, details),
+            out,
+        } => speeding::run(trips, world, json, details, out.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {
                 osm,

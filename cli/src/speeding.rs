@@ -2,14 +2,26 @@
 //! with ground truth (precision, recall, F1; tunnels, overtakes, no-threshold
 //! roads; ping drops by reason).
 
-use safelane_core::{PingDrop, PipelineConfig};
+use std::path::Path;
+
+use safelane_core::{EventKind, PingDrop, PipelineConfig};
 use safelane_fixtures::eval::{KindScore, percentile};
 use safelane_fixtures::speeding::{World, detect, drive, overlaps, score};
 
-/// Runs `trips` drives over the world of `world_seed`.
-pub fn run(trips: u64, world_seed: u64, json: bool, details: bool) -> anyhow::Result<()> {
+/// Runs `trips` drives over the world of `world_seed`; with `out`, also
+/// writes the map (tiles and GeoJSON) and every drive as a trip directory.
+pub fn run(
+    trips: u64,
+    world_seed: u64,
+    json: bool,
+    details: bool,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
     let cfg = PipelineConfig::car();
     let world = World::new(world_seed);
+    if let Some(dir) = out {
+        write_world(dir, &world, trips, &cfg)?;
+    }
     let mut total = KindScore::default();
     let (mut hours, mut fixes) = (0.0, 0usize);
     let (mut in_bad_sky, mut on_overtake, mut on_no_threshold, mut events_n) = (0, 0, 0, 0);
@@ -103,5 +115,54 @@ pub fn run(trips: u64, world_seed: u64, json: bool, details: bool) -> anyhow::Re
         .map(|(r, n)| format!("{} {n}", r.as_str()))
         .collect();
     say!("pings clean {clean}; dropped: {}", reasons.join(", "))?;
+    Ok(())
+}
+
+/// Writes `dir/tiles/`, `dir/map.geojson` and `dir/drive-NNN/` trip
+/// directories (GPS only: `imu.csv` has just its header; `truth.csv` lists
+/// the true violations; the hour of week is in the printed command).
+fn write_world(dir: &Path, world: &World, trips: u64, cfg: &PipelineConfig) -> anyhow::Result<()> {
+    safelane_map::store::write_tile_dir(
+        &dir.join("tiles"),
+        &world.tiles,
+        "Simulated roads (safelane fixtures), no third-party data.\n",
+    )?;
+    std::fs::write(dir.join("map.geojson"), world.to_geojson())?;
+    for seed in 1..=trips {
+        let trip = drive(world, seed, &cfg.speeding);
+        let name = format!("drive-{seed:03}");
+        let truth = trip
+            .truth
+            .iter()
+            .map(|t| safelane_trip::TruthEvent {
+                kind: EventKind::Speeding,
+                direction: None,
+                start_s: t.start_s,
+                end_s: t.end_s,
+            })
+            .collect();
+        let t = safelane_trip::Trip {
+            imu: Vec::new(),
+            gps: trip.fixes.clone(),
+            truth: Some(truth),
+            truth_orientation: None,
+            manoeuvres: None,
+            meta: Some(safelane_trip::TripMeta {
+                scenario: "speeding".into(),
+                seed,
+                vehicle: "car".into(),
+            }),
+        };
+        safelane_trip::write_trip(&dir.join(&name), &t)?;
+        if seed == 1 {
+            say!(
+                "wrote {}; try: safelane analyze {} --map {} --hour-of-week {}",
+                dir.display(),
+                dir.join(&name).display(),
+                dir.join("tiles").display(),
+                trip.hour_of_week
+            )?;
+        }
+    }
     Ok(())
 }

@@ -140,3 +140,101 @@ fn suite_then_backtest_with_a_config_file() {
     assert!(!ok);
     assert!(err.contains("brakeing_mps2"), "unknown field named: {err}");
 }
+
+#[test]
+fn map_build_then_speeding_on_a_written_drive() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real OSM data into tiles.
+    let tiles = dir.path().join("helsinki");
+    let osm = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/osm/helsinki.osm.pbf");
+    let (ok, out, err) = safelane(&[
+        "map",
+        "build",
+        "--osm",
+        osm,
+        "--out",
+        tiles.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(report["segments"].as_u64().unwrap() > 900, "{report}");
+    // Central Helsinki fits one geohash-5 cell.
+    assert_eq!(report["tiles"], 1);
+    assert!(tiles.join("ud9wr.slmt").exists());
+    assert!(
+        std::fs::read_to_string(tiles.join("ATTRIBUTION.txt"))
+            .unwrap()
+            .contains("OpenStreetMap")
+    );
+
+    // A simulated drive with its map, analyzed with the tiles and the GeoJSON.
+    let sim = dir.path().join("sim");
+    let (ok, out, err) = safelane(&["speeding", "--trips", "1", "--out", sim.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let hour = out
+        .split("--hour-of-week ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let drive = sim.join("drive-001");
+    let (ok, out, err) = safelane(&[
+        "analyze",
+        drive.to_str().unwrap(),
+        "--map",
+        sim.join("tiles").to_str().unwrap(),
+        "--hour-of-week",
+        &hour,
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let speeding: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["kind"] == "speeding")
+        .collect();
+    assert!(speeding.len() >= 3, "{out}");
+    for e in &speeding {
+        assert!(e["max_excess_kmh"].as_f64().unwrap() > 0.0);
+        assert!(e["duration_s"].as_f64().unwrap() >= 10.0);
+        let source = e["threshold_source"].as_str().unwrap();
+        assert!(source == "posted" || source == "crowd", "{source}");
+    }
+    // Without a map nothing is assumed.
+    let (ok, out, _) = safelane(&["analyze", drive.to_str().unwrap()]);
+    assert!(ok && out.contains("speeding: not checked"), "{out}");
+    // A corrupt tile is named.
+    let tile = std::fs::read_dir(sim.join("tiles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "slmt"))
+        .unwrap();
+    let mut bytes = std::fs::read(&tile).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&tile, &bytes).unwrap();
+    let (ok, _, err) = safelane(&[
+        "analyze",
+        drive.to_str().unwrap(),
+        "--map",
+        sim.join("tiles").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("checksum") && err.contains(".slmt"), "{err}");
+    // A bad GeoJSON is named too.
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(&bad, "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{\"highway\":\"primary\"},\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[1,2],[3]]}}]}").unwrap();
+    let (ok, _, err) = safelane(&[
+        "analyze",
+        drive.to_str().unwrap(),
+        "--map",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("features[0].geometry.coordinates[1]"),
+        "{err}"
+    );
+}

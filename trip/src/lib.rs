@@ -173,10 +173,18 @@ impl Trip {
         out
     }
 
-    /// Duration from the first to the last IMU sample, s.
+    /// Duration from the first to the last IMU sample (GPS fix for a
+    /// GPS-only trip), s.
     pub fn duration_s(&self) -> f64 {
-        match (self.imu.first(), self.imu.last()) {
-            (Some(a), Some(b)) => (b.t_s - a.t_s).max(0.0),
+        match (
+            self.imu.first(),
+            self.imu.last(),
+            self.gps.first(),
+            self.gps.last(),
+        ) {
+            (Some(a), Some(b), _, _) => (b.t_s - a.t_s).max(0.0),
+            // A GPS-only trip.
+            (None, None, Some(a), Some(b)) => (b.t_s - a.t_s).max(0.0),
             _ => 0.0,
         }
     }
