@@ -191,6 +191,52 @@ enum MapCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Crowd speed thresholds from many drivers' pings, written into tiles.
+    Profile {
+        /// Pings CSV: driver_id,t_unix_s,lat,lon,speed_mps,accuracy_m[,bearing_deg].
+        #[arg(long)]
+        pings: PathBuf,
+        /// Tile folder from `safelane map build`.
+        #[arg(long)]
+        map: PathBuf,
+        /// Output tile folder (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Threshold percentile of the free-flowing speeds.
+        #[arg(long, default_value_t = 0.85)]
+        percentile: f64,
+        /// Fewest distinct drivers for a published segment-hour.
+        #[arg(long, default_value_t = 10)]
+        min_drivers: u32,
+        /// Local time = UTC + this many hours (for the hour of week).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        utc_offset_h: f64,
+        /// Pings held in memory before a sorted run is spilled to disk.
+        #[arg(long, default_value_t = 1_000_000)]
+        chunk_records: usize,
+        /// One JSON object instead of the report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure crowd thresholds against simulated truth (errors, driver minimum).
+    CrowdEval {
+        /// Drivers.
+        #[arg(long, default_value_t = 20)]
+        drivers: usize,
+        /// Weeks of driving.
+        #[arg(long, default_value_t = 4)]
+        weeks: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One JSON object per variant.
+        #[arg(long)]
+        json: bool,
+        /// Also write the simulated map (DIR/map) and pings (DIR/pings.csv),
+        /// the inputs of `safelane map profile`.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -263,6 +309,32 @@ fn main() -> ExitCode {
                     (None, None) => Err(anyhow::anyhow!("give --osm FILE or --geojson FILE")),
                 }
             }
+            MapCommand::Profile {
+                pings,
+                map: map_dir,
+                out,
+                percentile,
+                min_drivers,
+                utc_offset_h,
+                chunk_records,
+                json,
+            } => {
+                let opts = safelane_map::profile::ProfileOptions {
+                    percentile,
+                    min_drivers,
+                    utc_offset_h,
+                    chunk_records,
+                    ..Default::default()
+                };
+                map::profile(&pings, &map_dir, &out, opts, json)
+            }
+            MapCommand::CrowdEval {
+                drivers,
+                weeks,
+                seed,
+                json,
+                write,
+            } => map::crowd_eval(drivers, weeks, seed, json, write.as_deref()),
         },
         Command::Backtest {
             trips_dir,

@@ -238,3 +238,81 @@ fn map_build_then_speeding_on_a_written_drive() {
         "{err}"
     );
 }
+
+#[test]
+fn map_profile_from_a_pings_csv_and_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, _, err) = safelane(&[
+        "map",
+        "crowd-eval",
+        "--drivers",
+        "12",
+        "--weeks",
+        "2",
+        "--write",
+        d.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let out_dir = d.join("tiles");
+    let (ok, out, err) = safelane(&[
+        "map",
+        "profile",
+        "--pings",
+        d.join("pings.csv").to_str().unwrap(),
+        "--map",
+        d.join("map").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--min-drivers",
+        "8",
+        "--chunk-records",
+        "20000",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(r["published"].as_u64().unwrap() > 50, "{r}");
+    assert!(r["runs"].as_u64().unwrap() > 1, "{r}");
+    let manifest = std::fs::read_to_string(out_dir.join("manifest.csv")).unwrap();
+    let crowd: u64 = manifest
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(crowd > 50, "{manifest}");
+
+    // A bad row is named by file, line and column; nothing is written.
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "driver_id,t_unix_s,lat,lon,speed_mps,accuracy_m\nd1,1704067200,60.25,25.05,12.5,5\nd2,1704067201,60.25,east,12.5,5\n").unwrap();
+    let out2 = d.join("tiles2");
+    let (ok, _, err) = safelane(&[
+        "map",
+        "profile",
+        "--pings",
+        bad.to_str().unwrap(),
+        "--map",
+        d.join("map").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("bad.csv:3") && err.contains("lon"), "{err}");
+    assert!(!out2.exists(), "nothing written");
+    std::fs::write(&bad, "driver,time,lat,lon\n").unwrap();
+    let (ok, _, err) = safelane(&[
+        "map",
+        "profile",
+        "--pings",
+        bad.to_str().unwrap(),
+        "--map",
+        d.join("map").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("bad.csv:1") && err.contains("wrong header"),
+        "{err}"
+    );
+}

@@ -10,6 +10,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod maxspeed;
+pub mod profile;
 pub mod sources;
 pub mod store;
 pub mod tiles;
