@@ -248,21 +248,21 @@ const CRC_TABLE: [u32; 256] = {
 };
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    match b.get(at..at + 2) {
+    match b.get(at..at.saturating_add(2)) {
         Some(&[x, y]) => u16::from_le_bytes([x, y]),
         _ => 0,
     }
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 4) {
+    match b.get(at..at.saturating_add(4)) {
         Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
         _ => 0,
     }
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32_at(b, at)) | (u64::from(u32_at(b, at + 4)) << 32)
+    u64::from(u32_at(b, at)) | (u64::from(u32_at(b, at.saturating_add(4))) << 32)
 }
 
 /// The header fields of a tile.
@@ -518,10 +518,8 @@ impl<'a> Tile<'a> {
 
     /// Segment `i` (validated at parse time), or `None` past the end.
     pub fn segment(&self, i: u32) -> Option<Segment> {
-        let r = self
-            .segments
-            .get(i as usize * SEGMENT_LEN..)?
-            .get(..SEGMENT_LEN)?;
+        let at = (i as usize).checked_mul(SEGMENT_LEN)?;
+        let r = self.segments.get(at..)?.get(..SEGMENT_LEN)?;
         Some(Segment {
             id: u64_at(r, 0),
             first_point: u32_at(r, 8),
@@ -537,7 +535,7 @@ impl<'a> Tile<'a> {
 
     /// Point `i` as (lat, lon) degrees.
     pub fn point(&self, i: u32) -> (f64, f64) {
-        let at = i as usize * POINT_LEN;
+        let at = (i as usize).saturating_mul(POINT_LEN);
         let dlat = u16_at(self.points, at);
         let dlon = u16_at(self.points, at + 2);
         (
@@ -550,14 +548,16 @@ impl<'a> Tile<'a> {
     pub fn crowd_threshold_cmps(&self, seg: &Segment, hour_of_week: u8) -> Option<u16> {
         let (mut lo, mut hi) = (
             seg.crowd_first,
-            seg.crowd_first + u32::from(seg.crowd_count),
+            seg.crowd_first.saturating_add(u32::from(seg.crowd_count)),
         );
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let at = mid as usize * CROWD_LEN;
+            let at = (mid as usize).saturating_mul(CROWD_LEN);
             let hour = *self.crowd.get(at)?;
             match hour.cmp(&hour_of_week) {
-                core::cmp::Ordering::Equal => return Some(u16_at(self.crowd, at + 2)),
+                core::cmp::Ordering::Equal => {
+                    return Some(u16_at(self.crowd, at.saturating_add(2)));
+                }
                 core::cmp::Ordering::Less => lo = mid + 1,
                 core::cmp::Ordering::Greater => hi = mid,
             }
@@ -568,11 +568,11 @@ impl<'a> Tile<'a> {
     /// All crowd thresholds of a segment as (hour of week, cm/s).
     pub fn crowd_thresholds(&self, seg: &Segment) -> impl Iterator<Item = (u8, u16)> + '_ {
         let first = seg.crowd_first as usize;
-        (first..first + usize::from(seg.crowd_count)).map(|c| {
-            let at = c * CROWD_LEN;
+        (first..first.saturating_add(usize::from(seg.crowd_count))).map(|c| {
+            let at = c.saturating_mul(CROWD_LEN);
             (
                 self.crowd.get(at).copied().unwrap_or(0),
-                u16_at(self.crowd, at + 2),
+                u16_at(self.crowd, at.saturating_add(2)),
             )
         })
     }
@@ -587,7 +587,7 @@ impl<'a> Tile<'a> {
             ),
             None => (0, 0),
         };
-        (start..end).map(|e| u32_at(self.grid_entries, e as usize * 4))
+        (start..end).map(|e| u32_at(self.grid_entries, (e as usize).saturating_mul(4)))
     }
 
     /// The grid cell index of a point inside the tile's box.
