@@ -171,14 +171,14 @@ pub fn match_fix(
             let (lat, lon) = tile.point(p);
             let b = frame.to_local(lat, lon);
             let (d, _) = point_segment_distance((0.0, 0.0), a, b);
-            let along = bearing_deg(b.0 - a.0, b.1 - a.1);
+            let (de, dn) = (b.0 - a.0, b.1 - a.1);
             a = b;
             if d > radius {
                 continue;
             }
             let diff = match course {
                 Some(c) => {
-                    let fwd = bearing_diff_deg(c, along);
+                    let fwd = bearing_diff_deg(c, bearing_deg(de, dn));
                     let diff = if seg.oneway {
                         fwd
                     } else {

@@ -115,7 +115,7 @@ impl Default for BuildOptions {
     fn default() -> Self {
         Self {
             precision: 5,
-            grid_side: 16,
+            grid_side: 32,
             max_segment_m: 200.0,
             data_version: 0,
         }
