@@ -193,7 +193,7 @@ enum MapCommand {
     },
     /// Crowd speed thresholds from many drivers' pings, written into tiles.
     Profile {
-        /// Pings CSV: driver_id,t_unix_s,lat,lon,speed_mps,accuracy_m[,bearing_deg].
+        /// Pings CSV: `driver_id,t_unix_s,lat,lon,speed_mps,accuracy_m`, optionally `,bearing_deg`.
         #[arg(long)]
         pings: PathBuf,
         /// Tile folder from `safelane map build`.

@@ -24,7 +24,10 @@ fn lookups(c: &mut Criterion) {
         .flat_map(|r| split_road(r, opts.max_segment_m).expect("valid roads"))
         .collect();
     let tiles = build_tiles(&segments, &opts).expect("tiles build");
-    let parsed: Vec<Tile<'_>> = tiles.values().map(|b| Tile::parse(b).expect("valid tile")).collect();
+    let parsed: Vec<Tile<'_>> = tiles
+        .values()
+        .map(|b| Tile::parse(b).expect("valid tile"))
+        .collect();
     // Fixes 3 m off the middle of every segment's first stretch, on course.
     let fixes: Vec<GpsFix> = segments
         .iter()
