@@ -108,6 +108,43 @@ fn a_whole_trip_allocates_nothing() {
 }
 
 #[test]
+fn tile_parsing_map_matching_and_speeding_allocate_nothing() {
+    use safelane_fixtures::speeding::{World, drive};
+    let world = World::new(1);
+    let cfg = PipelineConfig::car();
+    let trip = drive(&world, 1, &cfg.speeding);
+    let bytes: Vec<&[u8]> = world.tiles.values().map(Vec::as_slice).collect();
+    let mut p = Pipeline::new(cfg).unwrap();
+    let mut violations = 0usize;
+    reset();
+    ARMED.with(|a| a.set(true));
+    // Tiles parsed into a fixed array, as a phone would hold the few around it.
+    let n = bytes.len().min(64);
+    let mut held = [safelane_core::Tile::parse(bytes[0]).unwrap(); 64];
+    for (h, b) in held.iter_mut().zip(&bytes) {
+        *h = safelane_core::Tile::parse(b).unwrap();
+    }
+    for f in &trip.fixes {
+        let _ = p.push_gps_on_map(f, &held[..n], Some(trip.hour_of_week));
+        while p.pop_speeding().is_some() {
+            violations += 1;
+        }
+    }
+    p.finish();
+    while p.pop_speeding().is_some() {
+        violations += 1;
+    }
+    ARMED.with(|a| a.set(false));
+    assert!(violations > 3, "{violations}");
+    assert_eq!(
+        allocations(),
+        0,
+        "{} fixes, {violations} violations",
+        trip.fixes.len()
+    );
+}
+
+#[test]
 fn the_counter_counts() {
     reset();
     ARMED.with(|a| a.set(true));
