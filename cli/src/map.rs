@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use safelane_core::tile::crc32;
-use safelane_map::profile::{ProfileOptions, apply_to_tiles, build_profiles, read_pings_csv};
+use safelane_map::profile::{
+    ProfileOptions, apply_to_tiles, build_profiles, read_pings_csv, write_pings_csv,
+};
 use safelane_map::sources::{SourceStats, read_geojson, read_osm_pbf};
 use safelane_map::store::{read_tile_dir, write_tile_dir};
 use safelane_map::tiles::{BuildOptions, build_tiles, split_road};
@@ -203,29 +205,7 @@ pub fn crowd_eval(
             "Simulated roads (safelane fixtures).\n",
         )?;
         let path = dir.join("pings.csv");
-        let mut w =
-            csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
-        w.write_record([
-            "driver_id",
-            "t_unix_s",
-            "lat",
-            "lon",
-            "speed_mps",
-            "accuracy_m",
-            "bearing_deg",
-        ])?;
-        for p in &pings {
-            w.write_record([
-                p.driver_id.clone(),
-                format!("{:.1}", p.t_unix_s),
-                format!("{:.7}", p.lat_deg),
-                format!("{:.7}", p.lon_deg),
-                format!("{:.2}", p.speed_mps),
-                format!("{:.1}", p.accuracy_m),
-                p.bearing_deg.map_or(String::new(), |b| format!("{b:.1}")),
-            ])?;
-        }
-        w.flush()?;
+        write_pings_csv(&path, &pings)?;
         say!("wrote {} and {}", dir.join("map").display(), path.display())?;
     }
     let n_pings = pings.len();

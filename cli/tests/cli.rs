@@ -287,30 +287,24 @@ fn map_profile_from_a_pings_csv_and_its_errors() {
     let bad = d.join("bad.csv");
     std::fs::write(&bad, "driver_id,t_unix_s,lat,lon,speed_mps,accuracy_m\nd1,1704067200,60.25,25.05,12.5,5\nd2,1704067201,60.25,east,12.5,5\n").unwrap();
     let out2 = d.join("tiles2");
-    let (ok, _, err) = safelane(&[
-        "map",
-        "profile",
-        "--pings",
-        bad.to_str().unwrap(),
-        "--map",
-        d.join("map").to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
+    let profile_bad = || {
+        safelane(&[
+            "map",
+            "profile",
+            "--pings",
+            bad.to_str().unwrap(),
+            "--map",
+            d.join("map").to_str().unwrap(),
+            "--out",
+            out2.to_str().unwrap(),
+        ])
+    };
+    let (ok, _, err) = profile_bad();
     assert!(!ok);
     assert!(err.contains("bad.csv:3") && err.contains("lon"), "{err}");
     assert!(!out2.exists(), "nothing written");
     std::fs::write(&bad, "driver,time,lat,lon\n").unwrap();
-    let (ok, _, err) = safelane(&[
-        "map",
-        "profile",
-        "--pings",
-        bad.to_str().unwrap(),
-        "--map",
-        d.join("map").to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = profile_bad();
     assert!(
         !ok && err.contains("bad.csv:1") && err.contains("wrong header"),
         "{err}"

@@ -542,6 +542,40 @@ pub fn apply_to_tiles(
     Ok(out)
 }
 
+/// The pings CSV header; the last column (`bearing_deg`) is optional.
+pub const PING_COLUMNS: [&str; 7] = [
+    "driver_id",
+    "t_unix_s",
+    "lat",
+    "lon",
+    "speed_mps",
+    "accuracy_m",
+    "bearing_deg",
+];
+
+/// Writes pings as CSV (with the optional bearing column).
+pub fn write_pings_csv(path: &Path, pings: &[Ping]) -> Result<(), ProfileError> {
+    let err = |e: csv::Error| ProfileError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(err)?;
+    w.write_record(PING_COLUMNS).map_err(err)?;
+    for p in pings {
+        w.write_record([
+            p.driver_id.clone(),
+            format!("{:.1}", p.t_unix_s),
+            format!("{:.7}", p.lat_deg),
+            format!("{:.7}", p.lon_deg),
+            format!("{:.2}", p.speed_mps),
+            format!("{:.1}", p.accuracy_m),
+            p.bearing_deg.map_or(String::new(), |b| format!("{b:.1}")),
+        ])
+        .map_err(err)?;
+    }
+    w.flush().map_err(io_err(path))
+}
+
 /// Reads pings from CSV; each row error names the line and column.
 pub fn read_pings_csv(
     path: &Path,
@@ -564,16 +598,9 @@ pub fn read_pings_csv(
         })?
         .clone();
     let cols: Vec<&str> = header.iter().collect();
-    let expected = [
-        "driver_id",
-        "t_unix_s",
-        "lat",
-        "lon",
-        "speed_mps",
-        "accuracy_m",
-    ];
+    let expected = &PING_COLUMNS[..6];
     if cols.len() < 6
-        || cols[..6] != expected
+        || cols[..6] != *expected
         || (cols.len() == 7 && cols[6] != "bearing_deg")
         || cols.len() > 7
     {
