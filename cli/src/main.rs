@@ -229,6 +229,9 @@ enum MapCommand {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Fewest distinct drivers for a published segment-hour.
+        #[arg(long, default_value_t = 10)]
+        min_drivers: u32,
         /// One JSON object per variant.
         #[arg(long)]
         json: bool,
@@ -332,9 +335,10 @@ fn main() -> ExitCode {
                 drivers,
                 weeks,
                 seed,
+                min_drivers,
                 json,
                 write,
-            } => map::crowd_eval(drivers, weeks, seed, json, write.as_deref()),
+            } => map::crowd_eval(drivers, weeks, seed, min_drivers, json, write.as_deref()),
         },
         Command::Backtest {
             trips_dir,

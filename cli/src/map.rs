@@ -191,6 +191,7 @@ pub fn crowd_eval(
     drivers: usize,
     weeks: u32,
     seed: u64,
+    min_drivers: u32,
     json: bool,
     write: Option<&Path>,
 ) -> anyhow::Result<()> {
@@ -209,7 +210,10 @@ pub fn crowd_eval(
         say!("wrote {} and {}", dir.join("map").display(), path.display())?;
     }
     let n_pings = pings.len();
-    let opts = ProfileOptions::default();
+    let opts = ProfileOptions {
+        min_drivers,
+        ..ProfileOptions::default()
+    };
     let truth = world.truth(opts.percentile);
     let few_hour = world.hours.last().map_or(0, |h| h.hour);
     let work = std::env::temp_dir();

@@ -176,6 +176,69 @@ impl Geohash {
     }
 }
 
+/// The cells of `precision` a phone at the point needs: the cell containing
+/// it and those of its eight neighbours that come within `radius_m` of the
+/// point (so a fix near an edge still finds its road). At most 9 keys, no
+/// repeats, the point's own cell first; empty for an invalid point.
+pub fn cells_around(
+    lat_deg: f64,
+    lon_deg: f64,
+    radius_m: f64,
+    precision: usize,
+) -> [Option<Geohash>; 9] {
+    let mut out = [None; 9];
+    let Some(own) = Geohash::encode(lat_deg, lon_deg, precision) else {
+        return out;
+    };
+    out[0] = Some(own);
+    let b = own.bbox();
+    let (dlat, dlon) = (b.max_lat_deg - b.min_lat_deg, b.max_lon_deg - b.min_lon_deg);
+    let frame = LocalFrame::new(lat_deg, lon_deg);
+    let r = if radius_m.is_finite() {
+        radius_m.max(0.0)
+    } else {
+        0.0
+    };
+    let near_lat = r / M_PER_DEG_LAT;
+    let near_lon = r / frame.m_per_deg_lon().max(1e-9);
+    let mut n = 1;
+    for di in [-1i32, 0, 1] {
+        for dj in [-1i32, 0, 1] {
+            if di == 0 && dj == 0 {
+                continue;
+            }
+            // The neighbour counts when the point is within the radius of the shared edge.
+            let lat_ok = match di {
+                -1 => lat_deg - b.min_lat_deg <= near_lat,
+                1 => b.max_lat_deg - lat_deg <= near_lat,
+                _ => true,
+            };
+            let lon_ok = match dj {
+                -1 => lon_deg - b.min_lon_deg <= near_lon,
+                1 => b.max_lon_deg - lon_deg <= near_lon,
+                _ => true,
+            };
+            if !(lat_ok && lon_ok) {
+                continue;
+            }
+            let lat = lat_deg + f64::from(di) * dlat;
+            let mut lon = lon_deg + f64::from(dj) * dlon;
+            if lon >= 180.0 {
+                lon -= 360.0;
+            } else if lon < -180.0 {
+                lon += 360.0;
+            }
+            if let Some(g) = Geohash::encode(lat, lon, precision) {
+                if !out[..n].contains(&Some(g)) {
+                    out[n] = Some(g);
+                    n += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A local east/north metric frame about a reference point (equirectangular).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LocalFrame {
@@ -274,6 +337,39 @@ mod tests {
         assert_eq!(
             Geohash::from_bytes(b"ud9\0\0\0\0\0").unwrap().as_str(),
             "ud9"
+        );
+    }
+
+    #[test]
+    fn cells_around_a_point_near_an_edge() {
+        // The middle of a cell needs only that cell.
+        let g = Geohash::parse("ud9wr").unwrap();
+        let b = g.bbox();
+        let (mid_lat, mid_lon) = (
+            (b.min_lat_deg + b.max_lat_deg) / 2.0,
+            (b.min_lon_deg + b.max_lon_deg) / 2.0,
+        );
+        let cells = cells_around(mid_lat, mid_lon, 100.0, 5);
+        assert_eq!(cells.iter().flatten().count(), 1);
+        assert_eq!(cells[0], Some(g));
+        // 20 m from the north-east corner: the cell, north, east and north-east.
+        let lat = b.max_lat_deg - 20.0 / M_PER_DEG_LAT;
+        let lon = b.max_lon_deg - 20.0 / LocalFrame::new(lat, 0.0).m_per_deg_lon();
+        let cells = cells_around(lat, lon, 100.0, 5);
+        let keys: [Option<Geohash>; 9] = cells;
+        assert_eq!(keys.iter().flatten().count(), 4);
+        for k in keys.iter().flatten() {
+            let kb = k.bbox();
+            assert!(
+                kb.min_lat_deg >= b.min_lat_deg - 1e-9 && kb.min_lon_deg >= b.min_lon_deg - 1e-9
+            );
+        }
+        assert_eq!(
+            cells_around(f64::NAN, 0.0, 100.0, 5)
+                .iter()
+                .flatten()
+                .count(),
+            0
         );
     }
 
