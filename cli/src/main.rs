@@ -15,6 +15,7 @@ mod cloudpose;
 mod evaluate;
 mod map;
 mod speeding;
+mod traffic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,6 +158,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Bytes the SDK sends per hour of driving (the simulator suite through the
+    /// SDK, synced to a counting loopback endpoint).
+    SdkTraffic {
+        /// Hours of the suite.
+        #[arg(long, default_value_t = 5.0)]
+        hours: f64,
+        /// Only this scenario.
+        #[arg(long)]
+        scenario: Option<String>,
+    },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -294,6 +305,7 @@ fn main() -> ExitCode {
             details,
             out,
         } => speeding::run(trips, world, json, details, out.as_deref()),
+        Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {
                 osm,
