@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Idempotent; installs what it
-# needs (the embedded target used to prove the core is no_std) on first use.
+# needs on first use: the embedded and mobile Rust targets, kotlinc (npm) and
+# JNA (Debian) for the Kotlin bindings.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,9 +9,11 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
-  rustup target add thumbv7em-none-eabihf
-fi
+for t in thumbv7em-none-eabihf aarch64-linux-android aarch64-apple-ios; do
+  if ! rustup target list --installed | grep -qx "$t"; then
+    rustup target add "$t"
+  fi
+done
 
 step "format"
 cargo fmt --all --check
@@ -30,11 +33,26 @@ text=$(size -A "$elf" | awk '$1 == ".text" {print $2}')
 echo ".text = ${text} bytes (limit 65536)"
 [ "${text}" -le 65536 ]
 
+step "mobile targets: the FFI library compiles for Android and iOS (no NDK or Apple linker here: check only)"
+# SQLite is compiled in for Android; without the NDK, Debian's aarch64 gcc
+# compiles it for the check (the AAR itself is built with the NDK, see
+# bindings-android/src/main/jniLibs/README.md). iOS links the system SQLite.
+command -v aarch64-linux-gnu-gcc >/dev/null || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null; }
+}
+CC_aarch64_linux_android=aarch64-linux-gnu-gcc AR_aarch64_linux_android=aarch64-linux-gnu-ar \
+  cargo check -p safelane-ffi --locked --target aarch64-linux-android
+cargo check -p safelane-ffi --locked --target aarch64-apple-ios
+
 step "API docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 
 step "tests"
 cargo test --workspace --locked
+
+step "Kotlin bindings: drift check, then tests on the host JVM"
+bindings/kotlin-tests.sh
 
 step "benchmarks compile"
 cargo bench --workspace --locked --no-run

@@ -392,7 +392,10 @@ impl Safelane {
     }
 
     /// Registers the alert listener (`None` removes it).
-    pub fn set_listener(&self, listener: Option<Arc<dyn AlertListener>>) -> Result<(), SafelaneError> {
+    pub fn set_listener(
+        &self,
+        listener: Option<Arc<dyn AlertListener>>,
+    ) -> Result<(), SafelaneError> {
         let bridge = listener.map(|l| Arc::new(ListenerBridge(l)) as Arc<dyn sdk::AlertListener>);
         Ok(self.inner.set_listener(bridge)?)
     }
@@ -421,7 +424,11 @@ impl Safelane {
             end_unix_ms: s.end_unix_ms,
             distance_m: s.distance_m,
             events: s.events.to_vec(),
-            suppressed: s.suppressed.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            suppressed: s
+                .suppressed
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
         })
     }
 
@@ -447,7 +454,10 @@ impl Safelane {
     pub fn push_imu_flat(&self, data: Vec<f64>) -> Result<PushResult, SafelaneError> {
         if data.len() % 7 != 0 {
             return Err(SafelaneError::InvalidArgument {
-                reason: format!("push_imu_flat: length {} is not a multiple of 7", data.len()),
+                reason: format!(
+                    "push_imu_flat: length {} is not a multiple of 7",
+                    data.len()
+                ),
             });
         }
         let batch: Vec<sdk::PlatformImu> = data
@@ -507,13 +517,21 @@ impl Safelane {
 
     /// Sends the outbox through the app's transport (blocking; call from a
     /// background worker).
-    pub fn sync(&self, transport: Arc<dyn HttpTransport>, settings: SyncSettings) -> Result<SyncReport, SafelaneError> {
+    pub fn sync(
+        &self,
+        transport: Arc<dyn HttpTransport>,
+        settings: SyncSettings,
+    ) -> Result<SyncReport, SafelaneError> {
         let cfg = sdk::SyncConfig {
             batch_size: settings.batch_size as usize,
             max_attempts: settings.max_attempts,
             base_backoff_ms: settings.base_backoff_ms,
             max_backoff_ms: settings.max_backoff_ms,
-            ..sdk::SyncConfig::new(&settings.base_url, &settings.device_id, &settings.device_secret)
+            ..sdk::SyncConfig::new(
+                &settings.base_url,
+                &settings.device_id,
+                &settings.device_secret,
+            )
         };
         let r = self
             .inner
@@ -530,7 +548,11 @@ impl Safelane {
 
 /// Default sync settings for a server and device credentials.
 #[uniffi::export]
-pub fn default_sync_settings(base_url: String, device_id: String, device_secret: String) -> SyncSettings {
+pub fn default_sync_settings(
+    base_url: String,
+    device_id: String,
+    device_secret: String,
+) -> SyncSettings {
     let c = sdk::SyncConfig::new(&base_url, &device_id, &device_secret);
     SyncSettings {
         base_url: c.base_url,
