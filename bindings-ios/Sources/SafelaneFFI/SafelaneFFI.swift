@@ -1124,11 +1124,12 @@ public protocol SafelaneProtocol: AnyObject, Sendable {
     func pushImu(samples: [ImuSample]) throws  -> PushResult
     
     /**
-     * Pushes a batch of IMU samples as one flat array, 7 numbers per sample
-     * (timestamp, ax, ay, az, gx, gy, gz; NaN gyroscope values mean none):
-     * the cheapest way across the boundary.
+     * Pushes a batch of IMU samples packed as bytes: 7 little-endian f64 per
+     * sample (timestamp, ax, ay, az, gx, gy, gz; NaN gyroscope values mean
+     * none), 56 bytes each. One buffer copy across the boundary instead of
+     * a record per sample: the cheapest way in (see `ImuBatcher`).
      */
-    func pushImuFlat(data: [Double]) throws  -> PushResult
+    func pushImuPacked(data: Data) throws  -> PushResult
     
     /**
      * Maps the sensor clock to wall time: now in Unix ms, now since boot in s.
@@ -1293,16 +1294,17 @@ open func pushImu(samples: [ImuSample])throws  -> PushResult  {
 }
     
     /**
-     * Pushes a batch of IMU samples as one flat array, 7 numbers per sample
-     * (timestamp, ax, ay, az, gx, gy, gz; NaN gyroscope values mean none):
-     * the cheapest way across the boundary.
+     * Pushes a batch of IMU samples packed as bytes: 7 little-endian f64 per
+     * sample (timestamp, ax, ay, az, gx, gy, gz; NaN gyroscope values mean
+     * none), 56 bytes each. One buffer copy across the boundary instead of
+     * a record per sample: the cheapest way in (see `ImuBatcher`).
      */
-open func pushImuFlat(data: [Double])throws  -> PushResult  {
+open func pushImuPacked(data: Data)throws  -> PushResult  {
     return try  FfiConverterTypePushResult_lift(try rustCallWithError(FfiConverterTypeSafelaneError_lift) {
         uniffiCallStatus in
-    uniffi_safelane_ffi_fn_method_safelane_push_imu_flat(
+    uniffi_safelane_ffi_fn_method_safelane_push_imu_packed(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceDouble.lower(data),uniffiCallStatus
+        FfiConverterData.lower(data),uniffiCallStatus
     )
 })
 }
@@ -3216,31 +3218,6 @@ fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceDouble: FfiConverterRustBuffer {
-    typealias SwiftType = [Double]
-
-    public static func write(_ value: [Double], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterDouble.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Double] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Double]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterDouble.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -3390,7 +3367,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_safelane_ffi_checksum_method_safelane_push_imu() != 11843) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_safelane_ffi_checksum_method_safelane_push_imu_flat() != 13091) {
+    if (uniffi_safelane_ffi_checksum_method_safelane_push_imu_packed() != 48505) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_safelane_ffi_checksum_method_safelane_set_clock() != 30978) {

@@ -355,9 +355,9 @@ RustBuffer uniffi_safelane_ffi_fn_method_safelane_push_gps(uint64_t ptr, RustBuf
 RustBuffer uniffi_safelane_ffi_fn_method_safelane_push_imu(uint64_t ptr, RustBuffer samples, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_PUSH_IMU_FLAT
-#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_PUSH_IMU_FLAT
-RustBuffer uniffi_safelane_ffi_fn_method_safelane_push_imu_flat(uint64_t ptr, RustBuffer data, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_PUSH_IMU_PACKED
+#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_PUSH_IMU_PACKED
+RustBuffer uniffi_safelane_ffi_fn_method_safelane_push_imu_packed(uint64_t ptr, RustBuffer data, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_SET_CLOCK
@@ -703,9 +703,9 @@ uint16_t uniffi_safelane_ffi_checksum_method_safelane_push_imu(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_PUSH_IMU_FLAT
-#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_PUSH_IMU_FLAT
-uint16_t uniffi_safelane_ffi_checksum_method_safelane_push_imu_flat(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_PUSH_IMU_PACKED
+#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_PUSH_IMU_PACKED
+uint16_t uniffi_safelane_ffi_checksum_method_safelane_push_imu_packed(void
     
 );
 #endif

@@ -29,28 +29,27 @@ fun httpTransport(block: (HttpRequest) -> HttpResponse): HttpTransport =
 
 /**
  * Collects IMU samples from `SensorEventListener.onSensorChanged` and pushes
- * them [size] at a time through [Safelane.pushImuFlat] (7 doubles per sample:
- * the cheapest way across the boundary). Not thread-safe: feed it from the
- * sensor thread. Call [flush] when the trip stops.
+ * them [size] at a time through [Safelane.pushImuPacked] (7 little-endian
+ * doubles per sample in one byte array: one copy across the boundary). Not
+ * thread-safe: feed it from the sensor thread. Call [flush] when the trip stops.
  */
 class ImuBatcher(private val sdk: Safelane, private val size: Int = 100) {
     init {
         require(size > 0) { "size must be positive" }
     }
 
-    private val buffer = DoubleArray(size * 7)
+    private val buffer = java.nio.ByteBuffer.allocate(size * 56).order(java.nio.ByteOrder.LITTLE_ENDIAN)
     private var count = 0
 
     /** Adds one sample: Android `event.timestamp` (ns), accelerometer and (optional) gyroscope values. */
     fun add(timestampNs: Long, ax: Float, ay: Float, az: Float, gx: Float? = null, gy: Float? = null, gz: Float? = null): PushResult? {
-        val o = count * 7
-        buffer[o] = timestampNs.toDouble()
-        buffer[o + 1] = ax.toDouble()
-        buffer[o + 2] = ay.toDouble()
-        buffer[o + 3] = az.toDouble()
-        buffer[o + 4] = gx?.toDouble() ?: Double.NaN
-        buffer[o + 5] = gy?.toDouble() ?: Double.NaN
-        buffer[o + 6] = gz?.toDouble() ?: Double.NaN
+        buffer.putDouble(timestampNs.toDouble())
+        buffer.putDouble(ax.toDouble())
+        buffer.putDouble(ay.toDouble())
+        buffer.putDouble(az.toDouble())
+        buffer.putDouble(gx?.toDouble() ?: Double.NaN)
+        buffer.putDouble(gy?.toDouble() ?: Double.NaN)
+        buffer.putDouble(gz?.toDouble() ?: Double.NaN)
         count += 1
         return if (count == size) flush() else null
     }
@@ -58,8 +57,9 @@ class ImuBatcher(private val sdk: Safelane, private val size: Int = 100) {
     /** Pushes what is buffered (nothing to do when empty). */
     fun flush(): PushResult? {
         if (count == 0) return null
-        val batch = buffer.copyOf(count * 7).toList()
+        val batch = buffer.array().copyOf(count * 56)
+        buffer.clear()
         count = 0
-        return sdk.pushImuFlat(batch)
+        return sdk.pushImuPacked(batch)
     }
 }

@@ -105,7 +105,7 @@ private fun recordsASimulatedTripWithAlerts() {
     check(sdk.outboxCounts().pendingEvents == expectedEvents.toULong()) { "outbox ${sdk.outboxCounts()}" }
 }
 
-private fun theBatcherPushesFlatBatches() {
+private fun theBatcherPushesPackedBatches() {
     val sdk = Safelane(config(null))
     val imu = readImu().take(1000)
     sdk.startTrip(T0_UNIX_MS, imu.first().timestamp / 1e9)
@@ -210,10 +210,10 @@ private fun errorsComeBackAsExceptionsNotCrashes() {
     val g = sdk.pushGps(listOf(GpsFix(3e9, 1000.0, Double.NaN, -5.0, null, null)))
     check(g.rejected == 1u) { "$g" }
     try {
-        sdk.pushImuFlat(listOf(1.0, 2.0, 3.0))
-        throw AssertionError("accepted a ragged flat batch")
+        sdk.pushImuPacked(ByteArray(57))
+        throw AssertionError("accepted a ragged packed batch")
     } catch (e: SafelaneException.InvalidArgument) {
-        check(e.reason.contains("multiple of 7")) { e.reason }
+        check(e.reason.contains("multiple of 56")) { e.reason }
     }
     try {
         sdk.setTiles(listOf(byteArrayOf(1, 2, 3)))
@@ -234,7 +234,7 @@ fun main() {
     work.mkdirs()
     val tests = listOf(
         "records a simulated trip with alerts" to ::recordsASimulatedTripWithAlerts,
-        "the batcher pushes flat batches" to ::theBatcherPushesFlatBatches,
+        "the batcher pushes packed batches" to ::theBatcherPushesPackedBatches,
         "sync survives failures, duplicates, delays and restarts" to ::syncSurvivesFailuresDuplicatesDelaysAndRestarts,
         "wrong credentials are not retried" to ::wrongCredentialsAreNotRetried,
         "errors come back as exceptions, not crashes" to ::errorsComeBackAsExceptionsNotCrashes,
