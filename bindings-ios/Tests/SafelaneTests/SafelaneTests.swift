@@ -181,6 +181,21 @@ final class SafelaneTests: XCTestCase {
         XCTAssertEqual(server.requests, 1)
     }
 
+    func testTheReadmeSampleRuns() throws {
+        let db = NSTemporaryDirectory() + "safelane-readme-\(getpid()).db"
+        try? FileManager.default.removeItem(atPath: db)
+        let server = FakeServer()
+        let imu = Array(readImu().prefix(30_000))
+        let gps = readGps().filter { $0.timestamp <= imu.last!.timestamp }
+        let report = try recordAndSync(db: db, imu: imu, fixes: gps) { req in
+            // The sample's credentials are placeholders: answer as the server would for this device.
+            var r = req
+            r.headers = ["authorization", "Bearer dev1.s3cret"]
+            return server.handle(r)
+        }
+        XCTAssertEqual(report.acknowledged, UInt64(server.stored.count))
+    }
+
     func testErrorsComeBackAsErrorsNotCrashes() throws {
         XCTAssertThrowsError(try Safelane(config: Config(vehicle: .car, platform: .ios, outboxPath: nil, outboxMaxEvents: 100, autoTrips: false, utcOffsetMin: 100_000)))
         let sdk = try Safelane(config: config(nil))

@@ -230,6 +230,19 @@ private fun errorsComeBackAsExceptionsNotCrashes() {
     sdk.stopTrip()
 }
 
+private fun theReadmeSampleRuns() {
+    val db = File(work, "readme.db")
+    db.delete()
+    val server = FakeServer()
+    val imu = readImu().take(30_000)
+    val gps = readGps().filter { it.timestamp <= imu.last().timestamp }
+    val report = recordAndSync(db.path, imu, gps) { req ->
+        // The sample's credentials are placeholders: answer as the server would for this device.
+        server.handle(req.copy(headers = listOf("authorization", "Bearer dev1.s3cret")))
+    }
+    check(report.acknowledged == server.stored.size.toULong()) { "$report vs ${server.stored.size}" }
+}
+
 fun main() {
     work.mkdirs()
     val tests = listOf(
@@ -238,6 +251,7 @@ fun main() {
         "sync survives failures, duplicates, delays and restarts" to ::syncSurvivesFailuresDuplicatesDelaysAndRestarts,
         "wrong credentials are not retried" to ::wrongCredentialsAreNotRetried,
         "errors come back as exceptions, not crashes" to ::errorsComeBackAsExceptionsNotCrashes,
+        "the README sample runs" to ::theReadmeSampleRuns,
     )
     var failed = 0
     for ((name, test) in tests) {
