@@ -15,13 +15,24 @@ fn marked(path: &str) -> String {
 
 #[test]
 fn the_readme_shows_the_tested_samples() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
     for (lang, file) in [
-        ("kotlin", "bindings-android/src/test/kotlin/io/safelane/ReadmeSample.kt"),
-        ("swift", "bindings-ios/Tests/SafelaneTests/ReadmeSample.swift"),
+        (
+            "kotlin",
+            "bindings-android/src/test/kotlin/io/safelane/ReadmeSample.kt",
+        ),
+        (
+            "swift",
+            "bindings-ios/Tests/SafelaneTests/ReadmeSample.swift",
+        ),
     ] {
         let sample = marked(file);
         let fenced = format!("```{lang}\n{sample}\n```");
-        assert!(readme.contains(&fenced), "README.md does not show {file} verbatim");
+        assert!(
+            readme.contains(&fenced),
+            "README.md does not show {file} verbatim"
+        );
     }
 }
