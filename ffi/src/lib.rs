@@ -290,6 +290,21 @@ pub struct SyncReport {
     pub retries: u64,
 }
 
+/// What a tile update did.
+#[derive(Debug, Clone, Copy, uniffi::Record)]
+pub struct TileUpdate {
+    /// Tiles around the position.
+    pub wanted: u32,
+    /// From the on-device cache.
+    pub from_cache: u32,
+    /// Downloaded now.
+    pub fetched: u32,
+    /// No tile on the server (no roads known there).
+    pub missing: u32,
+    /// Download failed or invalid (a stale cached copy is used if any).
+    pub failed: u32,
+}
+
 /// An HTTP request for the app's transport.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct HttpRequest {
@@ -524,6 +539,33 @@ impl Safelane {
         })
     }
 
+    /// Fetches (or takes from the on-device cache) the map tiles around a
+    /// position, for speeding; call every minute or so while driving, from a
+    /// background worker.
+    pub fn update_tiles(
+        &self,
+        transport: Arc<dyn HttpTransport>,
+        settings: SyncSettings,
+        lat_deg: f64,
+        lon_deg: f64,
+        now_unix_ms: i64,
+    ) -> Result<TileUpdate, SafelaneError> {
+        let u = self.inner.update_tiles(
+            &TransportBridge(transport),
+            &sync_config(&settings),
+            lat_deg,
+            lon_deg,
+            now_unix_ms,
+        )?;
+        Ok(TileUpdate {
+            wanted: u.wanted,
+            from_cache: u.from_cache,
+            fetched: u.fetched,
+            missing: u.missing,
+            failed: u.failed,
+        })
+    }
+
     /// Sends the outbox through the app's transport (blocking; call from a
     /// background worker).
     pub fn sync(
@@ -531,20 +573,11 @@ impl Safelane {
         transport: Arc<dyn HttpTransport>,
         settings: SyncSettings,
     ) -> Result<SyncReport, SafelaneError> {
-        let cfg = sdk::SyncConfig {
-            batch_size: settings.batch_size as usize,
-            max_attempts: settings.max_attempts,
-            base_backoff_ms: settings.base_backoff_ms,
-            max_backoff_ms: settings.max_backoff_ms,
-            ..sdk::SyncConfig::new(
-                &settings.base_url,
-                &settings.device_id,
-                &settings.device_secret,
-            )
-        };
-        let r = self
-            .inner
-            .sync(&TransportBridge(transport), &cfg, &mut sdk::ThreadSleeper)?;
+        let r = self.inner.sync(
+            &TransportBridge(transport),
+            &sync_config(&settings),
+            &mut sdk::ThreadSleeper,
+        )?;
         Ok(SyncReport {
             acknowledged: r.acknowledged,
             rejected: r.rejected,
@@ -571,6 +604,20 @@ pub fn default_sync_settings(
         max_attempts: c.max_attempts,
         base_backoff_ms: c.base_backoff_ms,
         max_backoff_ms: c.max_backoff_ms,
+    }
+}
+
+fn sync_config(settings: &SyncSettings) -> sdk::SyncConfig {
+    sdk::SyncConfig {
+        batch_size: settings.batch_size as usize,
+        max_attempts: settings.max_attempts,
+        base_backoff_ms: settings.base_backoff_ms,
+        max_backoff_ms: settings.max_backoff_ms,
+        ..sdk::SyncConfig::new(
+            &settings.base_url,
+            &settings.device_id,
+            &settings.device_secret,
+        )
     }
 }
 

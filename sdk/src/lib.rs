@@ -31,7 +31,8 @@ pub use http::HttpTransport;
 pub use outbox::{Outbox, OutboxCounts};
 pub use platform::{Platform, PlatformGps, PlatformImu};
 pub use session::{
-    AlertListener, AutoTripConfig, OrientationInfo, PushResult, Sdk, SdkConfig, TripSummary,
+    AlertListener, AutoTripConfig, OrientationInfo, PushResult, Sdk, SdkConfig, TileUpdate,
+    TripSummary,
 };
 pub use sync::{
     HttpRequest, HttpResponse, Sleeper, SyncConfig, SyncReport, ThreadSleeper, Transport,

@@ -46,6 +46,12 @@ const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
      );",
+    // 2: the map tile cache.
+    "CREATE TABLE tiles (
+        key TEXT PRIMARY KEY,
+        data BLOB NOT NULL,
+        fetched_unix_ms INTEGER NOT NULL
+     );",
 ];
 
 /// What the outbox holds.
@@ -252,6 +258,43 @@ impl Outbox {
             dropped_events: counter("dropped_events")?,
             synced_events: counter("synced_events")?,
         })
+    }
+}
+
+impl Outbox {
+    /// A cached tile and when it was fetched (Unix ms).
+    pub fn cached_tile(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, SdkError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT data, fetched_unix_ms FROM tiles WHERE key = ?1",
+                params![key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Caches a (validated) tile, keeping at most `max_tiles` (the oldest
+    /// fetched go first).
+    pub fn cache_tile(
+        &mut self,
+        key: &str,
+        data: &[u8],
+        now_unix_ms: i64,
+        max_tiles: u32,
+    ) -> Result<(), SdkError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO tiles (key, data, fetched_unix_ms) VALUES (?1, ?2, ?3)",
+            params![key, data, now_unix_ms],
+        )?;
+        tx.execute(
+            "DELETE FROM tiles WHERE key NOT IN (
+                SELECT key FROM tiles ORDER BY fetched_unix_ms DESC, key LIMIT ?1)",
+            params![i64::from(max_tiles.max(1))],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

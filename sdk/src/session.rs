@@ -141,6 +141,28 @@ pub struct PushResult {
     pub events: u32,
 }
 
+/// Tiles are fetched for the cells within this distance of the vehicle, m.
+pub const TILE_PREFETCH_RADIUS_M: f64 = 1500.0;
+/// A cached tile older than this is fetched again, ms (7 days).
+pub const TILE_MAX_AGE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Most tiles kept in the cache.
+pub const TILE_CACHE_MAX: u32 = 64;
+
+/// What a tile update did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TileUpdate {
+    /// Tiles around the position.
+    pub wanted: u32,
+    /// Served from the on-device cache.
+    pub from_cache: u32,
+    /// Downloaded (and checked) now.
+    pub fetched: u32,
+    /// The server has no tile there (no roads known).
+    pub missing: u32,
+    /// Download failed or the tile was invalid; a stale cached copy is used if any.
+    pub failed: u32,
+}
+
 /// The orientation as the app may show it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OrientationInfo {
@@ -361,6 +383,102 @@ impl Sdk {
     /// What the outbox holds.
     pub fn outbox_counts(&self) -> Result<OutboxCounts, SdkError> {
         self.lock()?.outbox.counts()
+    }
+
+    /// Makes the map tiles around a position available for speeding: the
+    /// cells within [`TILE_PREFETCH_RADIUS_M`] come from the on-device cache
+    /// when fresh (younger than [`TILE_MAX_AGE_MS`]), otherwise from
+    /// `GET {base}/v1/tiles/{geohash}` through the app's transport; each
+    /// download is checked before it is cached, and the cache keeps the
+    /// [`TILE_CACHE_MAX`] most recent. The network is used without holding
+    /// the SDK's lock, so pushing samples goes on meanwhile.
+    pub fn update_tiles(
+        &self,
+        transport: &dyn Transport,
+        cfg: &SyncConfig,
+        lat_deg: f64,
+        lon_deg: f64,
+        now_unix_ms: i64,
+    ) -> Result<TileUpdate, SdkError> {
+        use safelane_core::geo::cells_around;
+        if !(lat_deg.is_finite()
+            && lon_deg.is_finite()
+            && lat_deg.abs() <= 90.0
+            && lon_deg.abs() <= 180.0)
+        {
+            return Err(SdkError::arg("position: not a valid coordinate"));
+        }
+        cfg.validate()?;
+        let keys: Vec<String> = cells_around(lat_deg, lon_deg, TILE_PREFETCH_RADIUS_M, 5)
+            .iter()
+            .flatten()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        let mut report = TileUpdate {
+            wanted: keys.len() as u32,
+            ..TileUpdate::default()
+        };
+        // 1. What the cache has.
+        let cached: Vec<Option<(Vec<u8>, i64)>> = {
+            let g = self.lock()?;
+            keys.iter()
+                .map(|k| g.outbox.cached_tile(k))
+                .collect::<Result<_, _>>()?
+        };
+        // 2. Fetch what is missing or stale, without the lock.
+        let mut tiles: Vec<Vec<u8>> = Vec::new();
+        let mut fresh: Vec<(String, Vec<u8>)> = Vec::new();
+        for (key, cache) in keys.iter().zip(cached) {
+            if let Some((data, at)) = &cache {
+                if now_unix_ms - at < TILE_MAX_AGE_MS {
+                    report.from_cache += 1;
+                    tiles.push(data.clone());
+                    continue;
+                }
+            }
+            let request = crate::sync::HttpRequest {
+                method: "GET".into(),
+                url: format!(
+                    "{}/{}/tiles/{key}",
+                    cfg.base_url,
+                    safelane_wire::API_VERSION
+                ),
+                headers: vec![("authorization".into(), cfg.authorization())],
+                body: Vec::new(),
+            };
+            let valid = |b: &[u8]| Tile::parse(b).is_ok_and(|t| t.key().as_str() == key);
+            match transport.send(request) {
+                Ok(r) if r.status == 200 && valid(&r.body) => {
+                    report.fetched += 1;
+                    tiles.push(r.body.clone());
+                    fresh.push((key.clone(), r.body));
+                }
+                Ok(r) if r.status == 404 => report.missing += 1,
+                Ok(r) if r.status == 401 || r.status == 403 => {
+                    return Err(SdkError::Sync {
+                        reason: format!(
+                            "the server refused the device's credentials (HTTP {})",
+                            r.status
+                        ),
+                        retryable: false,
+                    });
+                }
+                _ => {
+                    report.failed += 1;
+                    if let Some((data, _)) = cache {
+                        tiles.push(data);
+                    }
+                }
+            }
+        }
+        // 3. Cache the downloads and use the tiles.
+        let mut g = self.lock()?;
+        for (key, data) in &fresh {
+            g.outbox
+                .cache_tile(key, data, now_unix_ms, TILE_CACHE_MAX)?;
+        }
+        g.tiles = tiles;
+        Ok(report)
     }
 
     /// Sends the outbox to the server (blocking, retrying as configured).

@@ -109,7 +109,12 @@ impl SyncConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), SdkError> {
+    /// The `Authorization` header's value.
+    pub(crate) fn authorization(&self) -> String {
+        format!("Bearer {}.{}", self.device_id, self.device_secret)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), SdkError> {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(SdkError::arg(
                 "base_url: must start with http:// or https://",
@@ -188,10 +193,7 @@ pub fn sync(
             url: url.clone(),
             headers: vec![
                 ("content-type".into(), CONTENT_TYPE.into()),
-                (
-                    "authorization".into(),
-                    format!("Bearer {}.{}", cfg.device_id, cfg.device_secret),
-                ),
+                ("authorization".into(), cfg.authorization()),
             ],
             body,
         };

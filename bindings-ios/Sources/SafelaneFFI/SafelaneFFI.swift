@@ -1162,6 +1162,13 @@ public protocol SafelaneProtocol: AnyObject, Sendable {
      */
     func sync(transport: HttpTransport, settings: SyncSettings) throws  -> SyncReport
     
+    /**
+     * Fetches (or takes from the on-device cache) the map tiles around a
+     * position, for speeding; call every minute or so while driving, from a
+     * background worker.
+     */
+    func updateTiles(transport: HttpTransport, settings: SyncSettings, latDeg: Double, lonDeg: Double, nowUnixMs: Int64) throws  -> TileUpdate
+    
 }
 /**
  * The SDK object.
@@ -1383,6 +1390,25 @@ open func sync(transport: HttpTransport, settings: SyncSettings)throws  -> SyncR
             self.uniffiCloneHandle(),
         FfiConverterTypeHttpTransport_lower(transport),
         FfiConverterTypeSyncSettings_lower(settings),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Fetches (or takes from the on-device cache) the map tiles around a
+     * position, for speeding; call every minute or so while driving, from a
+     * background worker.
+     */
+open func updateTiles(transport: HttpTransport, settings: SyncSettings, latDeg: Double, lonDeg: Double, nowUnixMs: Int64)throws  -> TileUpdate  {
+    return try  FfiConverterTypeTileUpdate_lift(try rustCallWithError(FfiConverterTypeSafelaneError_lift) {
+        uniffiCallStatus in
+    uniffi_safelane_ffi_fn_method_safelane_update_tiles(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpTransport_lower(transport),
+        FfiConverterTypeSyncSettings_lower(settings),
+        FfiConverterDouble.lower(latDeg),
+        FfiConverterDouble.lower(lonDeg),
+        FfiConverterInt64.lower(nowUnixMs),uniffiCallStatus
     )
 })
 }
@@ -2615,6 +2641,105 @@ public func FfiConverterTypeSyncSettings_lower(_ value: SyncSettings) -> RustBuf
 
 
 /**
+ * What a tile update did.
+ */
+public struct TileUpdate: Equatable, Hashable {
+    /**
+     * Tiles around the position.
+     */
+    public var wanted: UInt32
+    /**
+     * From the on-device cache.
+     */
+    public var fromCache: UInt32
+    /**
+     * Downloaded now.
+     */
+    public var fetched: UInt32
+    /**
+     * No tile on the server (no roads known there).
+     */
+    public var missing: UInt32
+    /**
+     * Download failed or invalid (a stale cached copy is used if any).
+     */
+    public var failed: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Tiles around the position.
+         */wanted: UInt32, 
+        /**
+         * From the on-device cache.
+         */fromCache: UInt32, 
+        /**
+         * Downloaded now.
+         */fetched: UInt32, 
+        /**
+         * No tile on the server (no roads known there).
+         */missing: UInt32, 
+        /**
+         * Download failed or invalid (a stale cached copy is used if any).
+         */failed: UInt32) {
+        self.wanted = wanted
+        self.fromCache = fromCache
+        self.fetched = fetched
+        self.missing = missing
+        self.failed = failed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TileUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTileUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TileUpdate {
+        return
+            try TileUpdate(
+                wanted: FfiConverterUInt32.read(from: &buf), 
+                fromCache: FfiConverterUInt32.read(from: &buf), 
+                fetched: FfiConverterUInt32.read(from: &buf), 
+                missing: FfiConverterUInt32.read(from: &buf), 
+                failed: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TileUpdate, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.wanted, into: &buf)
+        FfiConverterUInt32.write(value.fromCache, into: &buf)
+        FfiConverterUInt32.write(value.fetched, into: &buf)
+        FfiConverterUInt32.write(value.missing, into: &buf)
+        FfiConverterUInt32.write(value.failed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTileUpdate_lift(_ buf: RustBuffer) throws -> TileUpdate {
+    return try FfiConverterTypeTileUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTileUpdate_lower(_ value: TileUpdate) -> RustBuffer {
+    return FfiConverterTypeTileUpdate.lower(value)
+}
+
+
+/**
  * A finished trip.
  */
 public struct TripSummary: Equatable, Hashable {
@@ -3386,6 +3511,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_safelane_ffi_checksum_method_safelane_sync() != 14250) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_safelane_ffi_checksum_method_safelane_update_tiles() != 30500) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_safelane_ffi_checksum_constructor_safelane_new() != 9138) {

@@ -390,6 +390,11 @@ RustBuffer uniffi_safelane_ffi_fn_method_safelane_stop_trip(uint64_t ptr, RustCa
 RustBuffer uniffi_safelane_ffi_fn_method_safelane_sync(uint64_t ptr, uint64_t transport, RustBuffer settings, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_UPDATE_TILES
+#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_METHOD_SAFELANE_UPDATE_TILES
+RustBuffer uniffi_safelane_ffi_fn_method_safelane_update_tiles(uint64_t ptr, uint64_t transport, RustBuffer settings, double lat_deg, double lon_deg, int64_t now_unix_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_FUNC_DEFAULT_SYNC_SETTINGS
 #define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_FN_FUNC_DEFAULT_SYNC_SETTINGS
 RustBuffer uniffi_safelane_ffi_fn_func_default_sync_settings(RustBuffer base_url, RustBuffer device_id, RustBuffer device_secret, RustCallStatus *_Nonnull out_status
@@ -742,6 +747,12 @@ uint16_t uniffi_safelane_ffi_checksum_method_safelane_stop_trip(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_SYNC
 uint16_t uniffi_safelane_ffi_checksum_method_safelane_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_UPDATE_TILES
+#define UNIFFI_FFIDEF_UNIFFI_SAFELANE_FFI_CHECKSUM_METHOD_SAFELANE_UPDATE_TILES
+uint16_t uniffi_safelane_ffi_checksum_method_safelane_update_tiles(void
     
 );
 #endif

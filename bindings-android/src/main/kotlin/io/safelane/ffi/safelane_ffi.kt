@@ -749,6 +749,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_safelane_ffi_checksum_method_safelane_sync(
     ): Int
+    external fun uniffi_safelane_ffi_checksum_method_safelane_update_tiles(
+    ): Int
     external fun uniffi_safelane_ffi_checksum_constructor_safelane_new(
     ): Int
     external fun ffi_safelane_ffi_uniffi_contract_version(
@@ -818,6 +820,8 @@ internal object UniffiLib {
     external fun uniffi_safelane_ffi_fn_method_safelane_stop_trip(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_safelane_ffi_fn_method_safelane_sync(`ptr`: Long,`transport`: Long,`settings`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_safelane_ffi_fn_method_safelane_update_tiles(`ptr`: Long,`transport`: Long,`settings`: RustBuffer.ByValue,`latDeg`: Double,`lonDeg`: Double,`nowUnixMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_safelane_ffi_fn_func_default_sync_settings(`baseUrl`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`deviceSecret`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -983,6 +987,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_safelane_ffi_checksum_method_safelane_sync() and 0xFFFF) != 14250) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_safelane_ffi_checksum_method_safelane_update_tiles() and 0xFFFF) != 30500) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_safelane_ffi_checksum_constructor_safelane_new() and 0xFFFF) != 9138) {
@@ -2258,6 +2265,13 @@ public interface SafelaneInterface {
      */
     fun `sync`(`transport`: HttpTransport, `settings`: SyncSettings): SyncReport
     
+    /**
+     * Fetches (or takes from the on-device cache) the map tiles around a
+     * position, for speeding; call every minute or so while driving, from a
+     * background worker.
+     */
+    fun `updateTiles`(`transport`: HttpTransport, `settings`: SyncSettings, `latDeg`: kotlin.Double, `lonDeg`: kotlin.Double, `nowUnixMs`: kotlin.Long): TileUpdate
+    
     companion object
 }
 
@@ -2587,6 +2601,30 @@ open class Safelane: Disposable, AutoCloseable, SafelaneInterface
         
         FfiConverterTypeHttpTransport.lower(`transport`),
         FfiConverterTypeSyncSettings.lower(`settings`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Fetches (or takes from the on-device cache) the map tiles around a
+     * position, for speeding; call every minute or so while driving, from a
+     * background worker.
+     */
+    @Throws(SafelaneException::class)override fun `updateTiles`(`transport`: HttpTransport, `settings`: SyncSettings, `latDeg`: kotlin.Double, `lonDeg`: kotlin.Double, `nowUnixMs`: kotlin.Long): TileUpdate {
+            return FfiConverterTypeTileUpdate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(SafelaneException) { _status ->
+    UniffiLib.uniffi_safelane_ffi_fn_method_safelane_update_tiles(
+        it,
+        
+        FfiConverterTypeHttpTransport.lower(`transport`),
+        FfiConverterTypeSyncSettings.lower(`settings`),
+        FfiConverterDouble.lower(`latDeg`),
+        FfiConverterDouble.lower(`lonDeg`),
+        FfiConverterLong.lower(`nowUnixMs`),_status)
 }
     }
     )
@@ -3481,6 +3519,77 @@ public object FfiConverterTypeSyncSettings: FfiConverterRustBuffer<SyncSettings>
             FfiConverterUInt.write(value.`maxAttempts`, buf)
             FfiConverterULong.write(value.`baseBackoffMs`, buf)
             FfiConverterULong.write(value.`maxBackoffMs`, buf)
+    }
+}
+
+
+
+/**
+ * What a tile update did.
+ */
+data class TileUpdate (
+    /**
+     * Tiles around the position.
+     */
+    var `wanted`: kotlin.UInt
+    , 
+    /**
+     * From the on-device cache.
+     */
+    var `fromCache`: kotlin.UInt
+    , 
+    /**
+     * Downloaded now.
+     */
+    var `fetched`: kotlin.UInt
+    , 
+    /**
+     * No tile on the server (no roads known there).
+     */
+    var `missing`: kotlin.UInt
+    , 
+    /**
+     * Download failed or invalid (a stale cached copy is used if any).
+     */
+    var `failed`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTileUpdate: FfiConverterRustBuffer<TileUpdate> {
+    override fun read(buf: ByteBuffer): TileUpdate {
+        return TileUpdate(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TileUpdate) = (
+            FfiConverterUInt.allocationSize(value.`wanted`) +
+            FfiConverterUInt.allocationSize(value.`fromCache`) +
+            FfiConverterUInt.allocationSize(value.`fetched`) +
+            FfiConverterUInt.allocationSize(value.`missing`) +
+            FfiConverterUInt.allocationSize(value.`failed`)
+    )
+
+    override fun write(value: TileUpdate, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`wanted`, buf)
+            FfiConverterUInt.write(value.`fromCache`, buf)
+            FfiConverterUInt.write(value.`fetched`, buf)
+            FfiConverterUInt.write(value.`missing`, buf)
+            FfiConverterUInt.write(value.`failed`, buf)
     }
 }
 
