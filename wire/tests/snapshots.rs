@@ -91,6 +91,39 @@ fn event_batch() {
 }
 
 #[test]
+fn wire_event() {
+    check("wire_event_braking", &braking());
+    check("wire_event_speeding", &speeding());
+}
+
+#[test]
+fn wire_trip() {
+    check(
+        "wire_trip",
+        &WireTrip {
+            id: "5f0c3b7e9a1d4c2e8b6f0a9d3c7e1b5a".into(),
+            start_unix_ms: 1_763_799_000_000,
+            end_unix_ms: 1_763_802_600_000,
+            distance_m: 41_250.5,
+            vehicle: "motorcycle".into(),
+            events: 0,
+        },
+    );
+}
+
+#[test]
+fn event_status() {
+    check(
+        "event_status",
+        &EventStatus {
+            id: "a-9".into(),
+            status: Status::Rejected,
+            error: Some("kind: unknown".into()),
+        },
+    );
+}
+
+#[test]
 fn batch_reply() {
     check(
         "batch_reply",
