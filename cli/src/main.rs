@@ -14,6 +14,7 @@ mod backtest;
 mod cloudpose;
 mod evaluate;
 mod map;
+mod serve;
 mod speeding;
 mod traffic;
 
@@ -168,6 +169,21 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
+    /// Run the server the SDK syncs to, on an embedded SQLite database.
+    Serve {
+        /// Database file (created, migrated).
+        #[arg(long, default_value = "safelane.db")]
+        database: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Folder of map tiles served at /v1/tiles/{geohash}.
+        #[arg(long)]
+        tiles: Option<PathBuf>,
+        /// Operator token (may create fleets); default: a random one, printed.
+        #[arg(long, env = "SAFELANE_OPERATOR_TOKEN", hide_env_values = true)]
+        operator_token: Option<String>,
+    },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -305,6 +321,12 @@ fn main() -> ExitCode {
             details,
             out,
         } => speeding::run(trips, world, json, details, out.as_deref()),
+        Command::Serve {
+            database,
+            listen,
+            tiles,
+            operator_token,
+        } => serve::run(database, listen, tiles, operator_token),
         Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {
