@@ -68,27 +68,8 @@ pub fn run(hours: f64, scenario: Option<&str>) -> anyhow::Result<()> {
         let sdk = Sdk::open(SdkConfig::new(s.vehicle, Platform::Android, None))?;
         let t0 = trip.imu.first().map_or(0.0, |x| x.t_s);
         sdk.start_trip(1_763_800_000_000, t0)?;
-        let imu: Vec<PlatformImu> = trip
-            .imu
-            .iter()
-            .map(|x| PlatformImu {
-                timestamp: x.t_s * 1e9,
-                accel: x.accel_mps2.map(f64::from),
-                gyro: x.gyro_rps.map(|g| g.map(f64::from)),
-            })
-            .collect();
-        let gps: Vec<PlatformGps> = trip
-            .gps
-            .iter()
-            .map(|g| PlatformGps {
-                timestamp: g.t_s * 1e9,
-                lat_deg: g.lat_deg,
-                lon_deg: g.lon_deg,
-                speed_mps: g.speed_mps.map(f64::from),
-                bearing_deg: g.bearing_deg.map(f64::from),
-                accuracy_m: g.accuracy_m.map(f64::from),
-            })
-            .collect();
+        let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
+        let gps: Vec<PlatformGps> = trip.gps.iter().map(PlatformGps::android).collect();
         let mut gi = 0;
         for batch in imu.chunks(100) {
             sdk.push_imu(batch)?;

@@ -14,15 +14,7 @@ fn push(c: &mut Criterion) {
     let mut s = safelane_fixtures::scenario::by_name("city-dash").expect("scenario");
     s.duration_s = 600.0;
     let trip = safelane_fixtures::simulate(&s, 1);
-    let imu: Vec<PlatformImu> = trip
-        .imu
-        .iter()
-        .map(|x| PlatformImu {
-            timestamp: x.t_s * 1e9,
-            accel: x.accel_mps2.map(f64::from),
-            gyro: x.gyro_rps.map(|g| g.map(f64::from)),
-        })
-        .collect();
+    let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
     let t0 = trip.imu[0].t_s;
     let mut group = c.benchmark_group("sdk");
     group.sample_size(10);

@@ -55,6 +55,33 @@ pub struct PlatformGps {
     pub accuracy_m: Option<f64>,
 }
 
+impl PlatformImu {
+    /// The Android sample of a core sample (the inverse of
+    /// `Platform::Android.imu`): replaying recorded or simulated trips
+    /// through the SDK as a phone would push them.
+    pub fn android(s: &ImuSample) -> Self {
+        Self {
+            timestamp: s.t_s * 1e9,
+            accel: s.accel_mps2.map(f64::from),
+            gyro: s.gyro_rps.map(|g| g.map(f64::from)),
+        }
+    }
+}
+
+impl PlatformGps {
+    /// The Android fix of a core fix (the inverse of `Platform::Android.gps`).
+    pub fn android(f: &GpsFix) -> Self {
+        Self {
+            timestamp: f.t_s * 1e9,
+            lat_deg: f.lat_deg,
+            lon_deg: f.lon_deg,
+            speed_mps: f.speed_mps.map(f64::from),
+            bearing_deg: f.bearing_deg.map(f64::from),
+            accuracy_m: f.accuracy_m.map(f64::from),
+        }
+    }
+}
+
 impl Platform {
     fn seconds(self, timestamp: f64) -> f64 {
         match self {

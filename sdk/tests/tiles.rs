@@ -171,14 +171,7 @@ fn a_speeding_drive_through_the_sdk_finds_what_the_core_finds() {
             )
             .unwrap();
         }
-        let fix = PlatformGps {
-            timestamp: f.t_s * 1e9,
-            lat_deg: f.lat_deg,
-            lon_deg: f.lon_deg,
-            speed_mps: f.speed_mps.map(f64::from),
-            bearing_deg: f.bearing_deg.map(f64::from),
-            accuracy_m: f.accuracy_m.map(f64::from),
-        };
+        let fix = PlatformGps::android(f);
         recorded += sdk.push_gps(&[fix]).unwrap().events;
     }
     let summary = sdk.stop_trip().unwrap();

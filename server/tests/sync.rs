@@ -140,27 +140,8 @@ fn simulated_trip() -> (Vec<PlatformImu>, Vec<PlatformGps>) {
     let mut sc = safelane_fixtures::scenario::by_name("crash").unwrap();
     sc.duration_s = sc.duration_s.min(300.0);
     let trip = safelane_fixtures::simulate(&sc, 1);
-    let imu = trip
-        .imu
-        .iter()
-        .map(|x| PlatformImu {
-            timestamp: x.t_s * 1e9,
-            accel: x.accel_mps2.map(f64::from),
-            gyro: x.gyro_rps.map(|g| g.map(f64::from)),
-        })
-        .collect();
-    let gps = trip
-        .gps
-        .iter()
-        .map(|g| PlatformGps {
-            timestamp: g.t_s * 1e9,
-            lat_deg: g.lat_deg,
-            lon_deg: g.lon_deg,
-            speed_mps: g.speed_mps.map(f64::from),
-            bearing_deg: g.bearing_deg.map(f64::from),
-            accuracy_m: g.accuracy_m.map(f64::from),
-        })
-        .collect();
+    let imu = trip.imu.iter().map(PlatformImu::android).collect();
+    let gps = trip.gps.iter().map(PlatformGps::android).collect();
     (imu, gps)
 }
 

@@ -19,27 +19,8 @@ pub fn android_batches(
     let mut s = safelane_fixtures::scenario::by_name(scenario).expect("scenario");
     s.duration_s = duration_s;
     let trip = safelane_fixtures::simulate(&s, seed);
-    let imu: Vec<PlatformImu> = trip
-        .imu
-        .iter()
-        .map(|x| PlatformImu {
-            timestamp: x.t_s * 1e9,
-            accel: x.accel_mps2.map(f64::from),
-            gyro: x.gyro_rps.map(|g| g.map(f64::from)),
-        })
-        .collect();
-    let gps = trip
-        .gps
-        .iter()
-        .map(|g| PlatformGps {
-            timestamp: g.t_s * 1e9,
-            lat_deg: g.lat_deg,
-            lon_deg: g.lon_deg,
-            speed_mps: g.speed_mps.map(f64::from),
-            bearing_deg: g.bearing_deg.map(f64::from),
-            accuracy_m: g.accuracy_m.map(f64::from),
-        })
-        .collect();
+    let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
+    let gps = trip.gps.iter().map(PlatformGps::android).collect();
     (imu.chunks(100).map(<[PlatformImu]>::to_vec).collect(), gps)
 }
 
