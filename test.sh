@@ -19,7 +19,7 @@ done
 step "format"
 cargo fmt --all --check
 
-step "clippy (warnings are errors)"
+step "clippy (warnings are errors; --all-targets also type-checks the benchmarks)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "core builds for thumbv7em-none-eabihf (no_std, no alloc)"
@@ -57,7 +57,3 @@ bindings/kotlin-tests.sh
 
 step "Swift bindings: XCTest on Linux (Swift 6 in a Debian 13 chroot)"
 bindings/swift-tests.sh
-
-step "benchmarks compile"
-# The FFI library and the bindings generator have no benchmarks of their own.
-cargo bench --workspace --exclude safelane-ffi --exclude uniffi-bindgen --locked --no-run

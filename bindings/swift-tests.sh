@@ -11,8 +11,8 @@ R=$ROOT/target/tools/swift-root
 cargo build -q -p safelane-ffi
 OUT=$ROOT/target/swift-tests
 rm -rf "$OUT" && mkdir -p "$OUT"
-cargo run -q --release -p safelane-cli -- simulate --scenario city-dash --seed 1 --duration-s 600 --out "$OUT/trip" >/dev/null
-EXPECTED=$(cargo run -q --release -p safelane-cli -- analyze "$OUT/trip" --json | tail -1 | sed -E 's/.*"events":([0-9]+).*/\1/')
+cargo run -q -p safelane-cli -- simulate --scenario city-dash --seed 1 --duration-s 600 --out "$OUT/trip" >/dev/null
+EXPECTED=$(cargo run -q -p safelane-cli -- analyze "$OUT/trip" --json | tail -1 | sed -E 's/.*"events":([0-9]+).*/\1/')
 mkdir -p "$R/src"
 unshare --mount --propagation private -- bash -c "
   set -e
