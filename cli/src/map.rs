@@ -10,7 +10,7 @@ use safelane_map::profile::{
 };
 use safelane_map::sources::{SourceStats, read_geojson, read_osm_pbf};
 use safelane_map::store::{read_tile_dir, write_tile_dir};
-use safelane_map::tiles::{BuildOptions, build_tiles, split_road};
+use safelane_map::tiles::{BuildOptions, build_tiles, split_roads};
 
 /// Where the roads come from.
 #[derive(Debug)]
@@ -47,10 +47,7 @@ pub fn build(
         MapSource::GeoJson(p) => read_geojson(p)?,
     };
     let read_s = started.elapsed().as_secs_f64();
-    let mut segments = Vec::new();
-    for r in &roads {
-        segments.extend(split_road(r, opts.max_segment_m)?);
-    }
+    let segments = split_roads(&roads, opts.max_segment_m)?;
     let tiles = build_tiles(&segments, &opts)?;
     write_tile_dir(out, &tiles, &attribution)?;
     let total_s = started.elapsed().as_secs_f64();

@@ -27,7 +27,6 @@ pub fn run(
     let (mut in_bad_sky, mut on_overtake, mut on_no_threshold, mut events_n) = (0, 0, 0, 0);
     let mut drops = [0u64; 8];
     let mut clean = 0u64;
-    let mut excess_err = Vec::new();
     for seed in 1..=trips {
         let trip = drive(&world, seed, &cfg.speeding);
         let (events, p) = detect(&world, &trip, cfg)
@@ -36,15 +35,10 @@ pub fn run(
         fixes += trip.fixes.len();
         events_n += events.len();
         for e in &events {
+            let in_truth = overlaps(e, &trip.truth);
             in_bad_sky += usize::from(overlaps(e, &trip.bad_sky));
-            on_no_threshold +=
-                usize::from(overlaps(e, &trip.no_threshold) && !overlaps(e, &trip.truth));
-            let in_truth = trip
-                .truth
-                .iter()
-                .any(|t| e.start_s <= t.end_s && e.end_s >= t.start_s);
+            on_no_threshold += usize::from(!in_truth && overlaps(e, &trip.no_threshold));
             on_overtake += usize::from(!in_truth && overlaps(e, &trip.overtakes));
-            excess_err.push(e.max_excess_mps);
         }
         let c = p.speeding_counts();
         clean += c.clean;

@@ -130,6 +130,16 @@ pub struct RoadMatch {
     pub threshold: Option<Threshold>,
 }
 
+/// Hour of week (0 = Monday 00:00-01:00, 167 = Sunday 23:00-24:00) of a
+/// Unix time in seconds, in local time `utc_offset_s` seconds ahead of UTC:
+/// the index of crowd thresholds.
+pub fn hour_of_week(unix_s: f64, utc_offset_s: f64) -> u8 {
+    let hours = libm::floor((unix_s + utc_offset_s) / 3600.0) as i64;
+    // 1970-01-01 was a Thursday: the Monday-based weekday is (days + 3) mod 7.
+    let weekday = (hours.div_euclid(24) + 3).rem_euclid(7);
+    (weekday * 24 + hours.rem_euclid(24)) as u8
+}
+
 /// Snaps a fix to the best plausible segment of the first tile covering it.
 /// `hour_of_week` (0 = Monday 00:00 local) selects crowd thresholds; `None`
 /// uses legal limits only. Returns `None` when no tile covers the fix or no

@@ -13,16 +13,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use safelane_core::geo::{LocalFrame, M_PER_DEG_LAT, bearing_deg};
 use safelane_core::{GpsFix, MatchConfig, Tile, match_fix};
 use safelane_map::sources::read_osm_pbf;
-use safelane_map::tiles::{BuildOptions, build_tiles, split_road};
+use safelane_map::tiles::{BuildOptions, build_tiles, split_roads};
 
 fn lookups(c: &mut Criterion) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/osm/helsinki.osm.pbf");
     let (roads, _) = read_osm_pbf(&path).expect("the extract reads");
     let opts = BuildOptions::default();
-    let segments: Vec<_> = roads
-        .iter()
-        .flat_map(|r| split_road(r, opts.max_segment_m).expect("valid roads"))
-        .collect();
+    let segments = split_roads(&roads, opts.max_segment_m).expect("valid roads");
     let tiles = build_tiles(&segments, &opts).expect("tiles build");
     let parsed: Vec<Tile<'_>> = tiles
         .values()

@@ -175,12 +175,7 @@ pub type Thresholds = BTreeMap<(u64, u8), f32>;
 
 /// Hour of week (0 = Monday 00:00) of a Unix time in local time.
 pub fn hour_of_week(t_unix_s: f64, utc_offset_h: f64) -> u8 {
-    // 1970-01-01 was a Thursday: Monday-based day = (days + 3) mod 7.
-    let local = t_unix_s + utc_offset_h * 3600.0;
-    let hours = (local / 3600.0).floor() as i64;
-    let days = hours.div_euclid(24);
-    let weekday = (days + 3).rem_euclid(7);
-    (weekday * 24 + hours.rem_euclid(24)) as u8
+    safelane_core::matching::hour_of_week(t_unix_s, utc_offset_h * 3600.0)
 }
 
 fn driver_hash(id: &str) -> u64 {
@@ -614,7 +609,8 @@ pub fn read_pings_csv(
             ),
         });
     }
-    let with_bearing = cols.len() == 7;
+    let n_cols = cols.len();
+    let with_bearing = n_cols == 7;
     Ok(rdr.into_records().enumerate().map(move |(i, row)| {
         let line = i as u64 + 2;
         let bad = |message: String| ProfileError::BadPing {
@@ -623,12 +619,8 @@ pub fn read_pings_csv(
             message,
         };
         let row = row.map_err(|e| bad(e.to_string()))?;
-        if row.len() != if with_bearing { 7 } else { 6 } {
-            return Err(bad(format!(
-                "expected {} columns, got {}",
-                cols_n(with_bearing),
-                row.len()
-            )));
+        if row.len() != n_cols {
+            return Err(bad(format!("expected {n_cols} columns, got {}", row.len())));
         }
         let num = |c: usize, what: &str| -> Result<f64, ProfileError> {
             let v: f64 = row[c]
@@ -664,10 +656,6 @@ pub fn read_pings_csv(
             },
         })
     }))
-}
-
-fn cols_n(with_bearing: bool) -> usize {
-    if with_bearing { 7 } else { 6 }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::Path;
 use safelane_core::Tile;
 
 use crate::sources::{SourceError, read_geojson};
-use crate::tiles::{BuildOptions, build_tiles, split_road};
+use crate::tiles::{BuildOptions, build_tiles, split_roads};
 
 /// Tile file extension.
 pub const TILE_EXT: &str = "slmt";
@@ -117,11 +117,8 @@ pub fn load_map(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
         return read_tile_dir(path);
     }
     let (roads, _) = read_geojson(path)?;
-    let mut segments = Vec::new();
     let opts = BuildOptions::default();
-    for r in &roads {
-        segments.extend(split_road(r, opts.max_segment_m)?);
-    }
+    let segments = split_roads(&roads, opts.max_segment_m)?;
     Ok(build_tiles(&segments, &opts)?)
 }
 

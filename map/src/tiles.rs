@@ -195,6 +195,15 @@ pub fn split_road(road: &Road, max_segment_m: f64) -> Result<Vec<SegmentRecord>,
         .collect())
 }
 
+/// Every road split by [`split_road`], in order; the first failure stops it.
+pub fn split_roads(roads: &[Road], max_segment_m: f64) -> Result<Vec<SegmentRecord>, BuildError> {
+    let mut segments = Vec::new();
+    for r in roads {
+        segments.extend(split_road(r, max_segment_m)?);
+    }
+    Ok(segments)
+}
+
 /// Size of a geohash cell at a precision, (lat, lon) degrees.
 fn cell_size_deg(precision: usize) -> (f64, f64) {
     let bits = 5 * precision as i32;

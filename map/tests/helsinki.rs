@@ -10,7 +10,7 @@ use safelane_core::{GpsFix, MatchConfig, ThresholdSource, match_fix};
 use safelane_map::maxspeed::Maxspeed;
 use safelane_map::sources::read_osm_pbf;
 use safelane_map::store::parse_all;
-use safelane_map::tiles::{BuildOptions, build_tiles, split_road};
+use safelane_map::tiles::{BuildOptions, build_tiles, split_roads};
 
 fn extract() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/osm/helsinki.osm.pbf")
@@ -56,10 +56,7 @@ fn fixes_on_real_roads_snap_to_them_with_their_limit() {
         precision: 6,
         ..Default::default()
     };
-    let mut segments = Vec::new();
-    for r in &roads {
-        segments.extend(split_road(r, opts.max_segment_m).unwrap());
-    }
+    let segments = split_roads(&roads, opts.max_segment_m).unwrap();
     let tiles = build_tiles(&segments, &opts).unwrap();
     assert!(
         tiles.len() > 1,

@@ -602,6 +602,22 @@ impl Inner {
     }
 
     fn push_gps(&mut self, fixes: &[PlatformGps]) -> Result<PushResult, SdkError> {
+        // The tiles were checked when set; parse them once per batch, not
+        // once per fix. They are taken out while the batch runs (nothing in
+        // it changes them) and put back whatever the outcome.
+        let bytes = std::mem::take(&mut self.tiles);
+        let tiles: Vec<Tile<'_>> = bytes.iter().filter_map(|t| Tile::parse(t).ok()).collect();
+        let result = self.push_gps_on(fixes, &tiles);
+        drop(tiles);
+        self.tiles = bytes;
+        result
+    }
+
+    fn push_gps_on(
+        &mut self,
+        fixes: &[PlatformGps],
+        tiles: &[Tile<'_>],
+    ) -> Result<PushResult, SdkError> {
         let mut r = PushResult::default();
         let platform = self.cfg.platform;
         for f in fixes {
@@ -613,20 +629,14 @@ impl Inner {
                 continue;
             }
             let how = self.hour_of_week(fix.t_s);
-            let tiles: Vec<Tile<'_>> = self
-                .tiles
-                .iter()
-                .filter_map(|t| Tile::parse(t).ok())
-                .collect();
             let Some(trip) = self.trip.as_mut() else {
                 continue;
             };
             let accepted = if tiles.is_empty() {
                 trip.pipeline.push_gps(&fix).is_ok()
             } else {
-                trip.pipeline.push_gps_on_map(&fix, &tiles, how).is_ok()
+                trip.pipeline.push_gps_on_map(&fix, tiles, how).is_ok()
             };
-            drop(tiles);
             if accepted {
                 r.accepted += 1;
                 if let Some(last) = trip.last_fix {
@@ -649,12 +659,10 @@ impl Inner {
 
     fn hour_of_week(&self, t_boot_s: f64) -> Option<u8> {
         let epoch = self.boot_epoch_unix_ms?;
-        let local_s =
-            (epoch + t_boot_s * 1000.0) / 1000.0 + f64::from(self.cfg.utc_offset_min) * 60.0;
-        let hours = (local_s / 3600.0).floor() as i64;
-        // 1970-01-01 was a Thursday; 0 = Monday 00:00.
-        let weekday = (hours.div_euclid(24) + 3).rem_euclid(7);
-        Some((weekday * 24 + hours.rem_euclid(24)) as u8)
+        Some(safelane_core::matching::hour_of_week(
+            (epoch + t_boot_s * 1000.0) / 1000.0,
+            f64::from(self.cfg.utc_offset_min) * 60.0,
+        ))
     }
 
     /// Automatic trip start/stop on one fix.

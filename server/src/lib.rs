@@ -450,11 +450,13 @@ async fn device_driver(app: &App, headers: &HeaderMap) -> Result<i64, ApiError> 
     }
 }
 
+/// An event or trip id: 1-64 characters of `[A-Za-z0-9-]`.
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Why an event is refused: the field and the rule.
 fn check_event(e: &WireEvent, now: i64) -> Option<String> {
-    let id_ok = |s: &str| {
-        !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
     if !id_ok(&e.id) {
         return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
     }
@@ -501,10 +503,7 @@ fn check_event(e: &WireEvent, now: i64) -> Option<String> {
 }
 
 fn check_trip(t: &WireTrip, now: i64) -> Option<String> {
-    if t.id.is_empty()
-        || t.id.len() > 64
-        || !t.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
+    if !id_ok(&t.id) {
         return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
     }
     if t.start_unix_ms < MIN_UNIX_MS
