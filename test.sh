@@ -2,7 +2,8 @@
 # Runs every check and test of the workspace. Idempotent; installs what it
 # needs on first use: the embedded and mobile Rust targets, kotlinc (npm) and
 # JNA (Debian) for the Kotlin bindings, a Debian 13 chroot with Swift for the
-# Swift bindings (about 1 minute and 2.6 GB under target/tools, once).
+# Swift bindings (about 1 minute and 2.6 GB under target/tools, once), and a
+# PostgreSQL server on 127.0.0.1:54329 for the server's tests (scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -49,7 +50,12 @@ cargo check -p safelane-ffi --locked --target aarch64-apple-ios
 step "API docs build without warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 
-step "tests"
+step "PostgreSQL on loopback for the server tests (Debian package, installed on first use)"
+SAFELANE_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+export SAFELANE_TEST_POSTGRES_URL
+echo "$SAFELANE_TEST_POSTGRES_URL"
+
+step "tests (the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --locked
 
 step "Kotlin bindings: drift check, then tests on the host JVM"

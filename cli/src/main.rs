@@ -169,20 +169,35 @@ enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
-    /// Run the server the SDK syncs to, on an embedded SQLite database.
+    /// Run the server the SDK syncs to and fleet managers read (SQLite by
+    /// default, PostgreSQL with a postgres:// URL).
     Serve {
-        /// Database file (created, migrated).
-        #[arg(long, default_value = "safelane.db")]
-        database: PathBuf,
+        /// SQLite database file (created, migrated), or a postgres:// URL.
+        #[arg(
+            long,
+            env = "SAFELANE_DATABASE",
+            default_value = "safelane.db",
+            hide_env_values = true
+        )]
+        database: String,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "SAFELANE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Folder of map tiles served at /v1/tiles/{geohash}.
-        #[arg(long)]
+        #[arg(long, env = "SAFELANE_TILES")]
         tiles: Option<PathBuf>,
         /// Operator token (may create fleets); default: a random one, printed.
         #[arg(long, env = "SAFELANE_OPERATOR_TOKEN", hide_env_values = true)]
         operator_token: Option<String>,
+        /// PostgreSQL connections in the pool.
+        #[arg(long, env = "SAFELANE_MAX_CONNECTIONS", default_value_t = 16)]
+        max_connections: usize,
+        /// Ingestion requests handled at once; more get 429 with Retry-After.
+        #[arg(long, env = "SAFELANE_MAX_IN_FLIGHT", default_value_t = 64)]
+        max_in_flight: usize,
+        /// Log format on stderr: text or json (RUST_LOG filters, default info).
+        #[arg(long, env = "SAFELANE_LOG_FORMAT", default_value = "text")]
+        log_format: String,
     },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
@@ -326,7 +341,18 @@ fn main() -> ExitCode {
             listen,
             tiles,
             operator_token,
-        } => serve::run(database, listen, tiles, operator_token),
+            max_connections,
+            max_in_flight,
+            log_format,
+        } => serve::run(serve::Args {
+            database,
+            listen,
+            tiles,
+            operator_token,
+            max_connections,
+            max_in_flight,
+            log_format,
+        }),
         Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {

@@ -1,18 +1,50 @@
-//! `safelane serve`: the server on an embedded SQLite database.
+//! `safelane serve`: the server, on an embedded SQLite file by default or on
+//! PostgreSQL (`--database postgres://...`). Every flag has an environment
+//! variable (`SAFELANE_DATABASE`, `SAFELANE_LISTEN`, ...); logs go to stderr
+//! as text or JSON lines, filtered by `RUST_LOG` (default `info`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use safelane_server::{App, ServerConfig};
+use safelane_server::{App, PgStore, ServerConfig, SqliteStore, Store};
+
+/// `safelane serve` settings.
+#[derive(Debug)]
+pub struct Args {
+    /// SQLite file, or a `postgres://` URL.
+    pub database: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Tiles folder.
+    pub tiles: Option<PathBuf>,
+    /// Operator token.
+    pub operator_token: Option<String>,
+    /// PostgreSQL connections.
+    pub max_connections: usize,
+    /// Ingestion requests at once before 429.
+    pub max_in_flight: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+fn init_logs(format: &str) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        "json" => b.json().try_init(),
+        "text" => b.try_init(),
+        other => anyhow::bail!("--log-format {other}: text or json"),
+    }
+    .map_err(|e| anyhow::anyhow!("logging: {e}"))
+}
 
 /// Starts the server and runs until interrupted.
-pub fn run(
-    database: PathBuf,
-    listen: SocketAddr,
-    tiles: Option<PathBuf>,
-    operator_token: Option<String>,
-) -> anyhow::Result<()> {
-    let token = match operator_token {
+pub fn run(a: Args) -> anyhow::Result<()> {
+    init_logs(&a.log_format)?;
+    let token = match a.operator_token {
         Some(t) => t,
         None => {
             let mut b = [0u8; 24];
@@ -25,23 +57,31 @@ pub fn run(
             t
         }
     };
-    let mut cfg = ServerConfig::new(database.clone(), token);
-    cfg.tiles_dir = tiles;
-    let app = App::open(cfg)?;
+    let mut cfg = ServerConfig::new(token);
+    cfg.tiles_dir = a.tiles;
+    cfg.max_in_flight = a.max_in_flight;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!(
-            "safelane server on http://{} (database {})",
-            listener.local_addr()?,
-            database.display()
-        );
-        tokio::select! {
-            r = safelane_server::serve(listener, app) => r,
-            _ = tokio::signal::ctrl_c() => Ok(()),
+        let listener = tokio::net::TcpListener::bind(a.listen).await?;
+        let addr = listener.local_addr()?;
+        if a.database.starts_with("postgres://") || a.database.starts_with("postgresql://") {
+            let store = PgStore::open(&a.database, a.max_connections).await?;
+            eprintln!("safelane server on http://{addr} (PostgreSQL)");
+            run_app(listener, App::new(store, cfg)?).await
+        } else {
+            let store = SqliteStore::open(std::path::Path::new(&a.database))?;
+            eprintln!("safelane server on http://{addr} (SQLite {})", a.database);
+            run_app(listener, App::new(store, cfg)?).await
         }
-    })?;
+    })
+}
+
+async fn run_app<S: Store>(listener: tokio::net::TcpListener, app: App<S>) -> anyhow::Result<()> {
+    tokio::select! {
+        r = safelane_server::serve(listener, app) => r?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+    }
     Ok(())
 }

@@ -1,0 +1,630 @@
+//! The HTTP handlers. Each parses and checks its input (a 400 names the
+//! field), authorises the caller, then calls the store once or a few times.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use safelane_wire::{BatchReply, EventBatch, EventStatus, Status, WireEvent, WireTrip};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{bearer, constant_time_eq, hash, random_token};
+use crate::calendar;
+use crate::error::ApiError;
+use crate::report::{self, DriverInput, DriverReport};
+use crate::store::{DriverRow, FleetRow, NewBatch, NewEvent, NewTrip, Outcome, Store};
+use crate::{App, web};
+
+/// Events further in the future than this are refused, ms (phone clocks drift, not by a day).
+pub(crate) const MAX_FUTURE_MS: i64 = 24 * 3600 * 1000;
+/// Events before 2020 are refused (a phone clock reset to 1970).
+pub(crate) const MIN_UNIX_MS: i64 = 1_577_836_800_000;
+
+pub(crate) fn routes<S: Store>() -> Router<App<S>> {
+    Router::new()
+        .route("/healthz", get(healthz::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .route("/v1/fleets", post(create_fleet::<S>))
+        .route(
+            "/v1/fleets/{fleet}/drivers",
+            post(create_driver::<S>).get(list_drivers::<S>),
+        )
+        .route(
+            "/v1/fleets/{fleet}/drivers/{driver}/devices",
+            post(create_device::<S>),
+        )
+        .route("/v1/fleets/{fleet}/weeks/{week}", get(fleet_week::<S>))
+        .route("/v1/events", post(ingest::<S>))
+        .route("/v1/drivers/{driver}/days/{date}", get(driver_day::<S>))
+        .route("/v1/drivers/{driver}/weeks/{week}", get(driver_week::<S>))
+        .route(
+            "/v1/drivers/{driver}/weeks/{week}/page",
+            get(driver_week_page::<S>),
+        )
+        .route("/v1/tiles/{key}", get(tile::<S>))
+        .route("/assets/{name}", get(asset))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("body: {e}")))
+}
+
+fn reply<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Err(_) => ApiError::internal().into_response(),
+    }
+}
+
+fn parse_id(s: &str, field: &str) -> Result<i64, ApiError> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::bad(format!("{field}: a positive integer id")))
+}
+
+async fn healthz<S: Store>(State(app): State<App<S>>) -> Result<Response, ApiError> {
+    app.store().health().await?;
+    Ok((StatusCode::OK, "ok").into_response())
+}
+
+async fn metrics<S: Store>(State(app): State<App<S>>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics().render(),
+    )
+        .into_response()
+}
+
+/// `POST /v1/fleets` body.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewFleetBody {
+    /// Fleet name.
+    pub name: String,
+    /// Local time of the fleet, minutes east of UTC (day boundaries of reports).
+    #[serde(default)]
+    pub utc_offset_min: i32,
+}
+
+/// `POST /v1/fleets/{fleet}/drivers` body.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NameBody {
+    /// Driver name.
+    pub name: String,
+}
+
+fn check_name(n: &str) -> Result<String, ApiError> {
+    let n = n.trim();
+    if n.is_empty() || n.len() > 200 || n.chars().any(char::is_control) {
+        return Err(ApiError::bad("name: 1-200 printable characters"));
+    }
+    Ok(n.to_owned())
+}
+
+async fn create_fleet<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    if !constant_time_eq(&hash(token), &hash(&app.0.cfg.operator_token)) {
+        return Err(ApiError::unauthorized());
+    }
+    let b: NewFleetBody = json(&body)?;
+    let name = check_name(&b.name)?;
+    if !(-720..=840).contains(&b.utc_offset_min) {
+        return Err(ApiError::bad("utc_offset_min: -720..840"));
+    }
+    let admin_token = random_token()?;
+    let id = app
+        .store()
+        .create_fleet(name, hash(&admin_token), b.utc_offset_min, now_ms())
+        .await?;
+    tracing::info!(fleet = id, "fleet created");
+    Ok(reply(
+        StatusCode::CREATED,
+        &serde_json::json!({ "fleet_id": id, "admin_token": admin_token }),
+    ))
+}
+
+/// The fleet, if the bearer is its admin; another fleet's admin gets 404
+/// (nothing tells them the fleet exists).
+async fn fleet_admin<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    fleet: &str,
+) -> Result<FleetRow, ApiError> {
+    let fleet = parse_id(fleet, "fleet")?;
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    match app.store().fleet(fleet).await? {
+        Some(f) if constant_time_eq(&f.admin_token_hash, &hash(token)) => Ok(f),
+        _ => Err(ApiError::not_found("fleet")),
+    }
+}
+
+async fn create_driver<S: Store>(
+    State(app): State<App<S>>,
+    Path(fleet): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let fleet = fleet_admin(&app, &headers, &fleet).await?;
+    let name = check_name(&json::<NameBody>(&body)?.name)?;
+    let id = app.store().create_driver(fleet.id, name, now_ms()).await?;
+    Ok(reply(
+        StatusCode::CREATED,
+        &serde_json::json!({ "driver_id": id }),
+    ))
+}
+
+async fn list_drivers<S: Store>(
+    State(app): State<App<S>>,
+    Path(fleet): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let fleet = fleet_admin(&app, &headers, &fleet).await?;
+    let drivers: Vec<serde_json::Value> = app
+        .store()
+        .drivers(fleet.id)
+        .await?
+        .into_iter()
+        .map(|d| serde_json::json!({ "driver_id": d.id, "name": d.name }))
+        .collect();
+    Ok(reply(
+        StatusCode::OK,
+        &serde_json::json!({ "drivers": drivers }),
+    ))
+}
+
+async fn create_device<S: Store>(
+    State(app): State<App<S>>,
+    Path((fleet, driver)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let fleet = fleet_admin(&app, &headers, &fleet).await?;
+    let driver = parse_id(&driver, "driver")?;
+    match app.store().driver(driver).await? {
+        Some(d) if d.fleet_id == fleet.id => {}
+        _ => return Err(ApiError::not_found("driver")),
+    }
+    let device_id = random_token()?[..24].to_owned();
+    let secret = random_token()?;
+    app.store()
+        .create_device(driver, device_id.clone(), hash(&secret), now_ms())
+        .await?;
+    Ok(reply(
+        StatusCode::CREATED,
+        &serde_json::json!({ "device_id": device_id, "device_secret": secret }),
+    ))
+}
+
+/// The device a `<device id>.<secret>` bearer token belongs to.
+async fn device<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+) -> Result<crate::store::DeviceRow, ApiError> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    let (id, secret) = token.split_once('.').ok_or_else(ApiError::unauthorized)?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::unauthorized());
+    }
+    match app.store().device(id.to_owned()).await? {
+        Some(d) if constant_time_eq(&d.secret_hash, &hash(secret)) => Ok(d),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+/// A driver and their fleet, if the bearer may read the driver's reports:
+/// one of the driver's own devices, or the admin of the driver's fleet.
+/// Anyone else gets 404 (unknown and foreign drivers look the same).
+async fn report_reader<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    driver: &str,
+) -> Result<(DriverRow, FleetRow), ApiError> {
+    let driver = parse_id(driver, "driver")?;
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    let allowed = if token.contains('.') {
+        device(app, headers).await?.driver_id == driver
+    } else {
+        true // checked against the driver's fleet below
+    };
+    let d = match app.store().driver(driver).await? {
+        Some(d) if allowed => d,
+        _ => return Err(ApiError::not_found("driver")),
+    };
+    let f = app
+        .store()
+        .fleet(d.fleet_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("driver"))?;
+    if !token.contains('.') && !constant_time_eq(&f.admin_token_hash, &hash(token)) {
+        return Err(ApiError::not_found("driver"));
+    }
+    Ok((d, f))
+}
+
+/// An event or trip id: 1-64 characters of `[A-Za-z0-9-]`.
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Why an event is refused: the field and the rule.
+pub(crate) fn check_event(e: &WireEvent, now: i64) -> Option<String> {
+    if !id_ok(&e.id) {
+        return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
+    }
+    if !id_ok(&e.trip_id) {
+        return Some("trip_id: 1-64 characters of [A-Za-z0-9-]".into());
+    }
+    if e.start_unix_ms < MIN_UNIX_MS {
+        return Some("start_unix_ms: before 2020".into());
+    }
+    if e.start_unix_ms > now + MAX_FUTURE_MS {
+        return Some("start_unix_ms: more than 24 h in the future".into());
+    }
+    if e.end_unix_ms < e.start_unix_ms || e.end_unix_ms - e.start_unix_ms > 3_600_000 {
+        return Some("end_unix_ms: before the start or more than 1 h after it".into());
+    }
+    if !matches!(e.severity.as_str(), "moderate" | "severe") {
+        return Some("severity: moderate or severe".into());
+    }
+    if let Some(d) = &e.direction {
+        if !matches!(d.as_str(), "left" | "right") {
+            return Some("direction: left or right".into());
+        }
+    }
+    if !(e.confidence.is_finite() && (0.0..=1.0).contains(&e.confidence)) {
+        return Some("confidence: 0..1".into());
+    }
+    if e.lat.is_some_and(|v| !(v.is_finite() && v.abs() <= 90.0)) {
+        return Some("lat: -90..90".into());
+    }
+    if e.lon.is_some_and(|v| !(v.is_finite() && v.abs() <= 180.0)) {
+        return Some("lon: -180..180".into());
+    }
+    if e.peak_mps2
+        .is_some_and(|v| !(v.is_finite() && (0.0..=400.0).contains(&v)))
+    {
+        return Some("peak_mps2: 0..400".into());
+    }
+    if e.speed_mps
+        .is_some_and(|v| !(v.is_finite() && (0.0..=100.0).contains(&v)))
+    {
+        return Some("speed_mps: 0..100".into());
+    }
+    if let Some(s) = &e.speeding {
+        let ok = |v: f32, max: f32| v.is_finite() && (0.0..=max).contains(&v);
+        if !(ok(s.threshold_kmh, 400.0)
+            && ok(s.max_excess_kmh, 400.0)
+            && ok(s.mean_excess_kmh, 400.0)
+            && ok(s.distance_m, 1_000_000.0))
+        {
+            return Some("speeding: threshold and excess 0..400 km/h, distance 0..1000 km".into());
+        }
+        if !matches!(s.threshold_source.as_str(), "posted" | "zone" | "crowd") {
+            return Some("speeding.threshold_source: posted, zone or crowd".into());
+        }
+    }
+    None
+}
+
+fn check_trip(t: &WireTrip, now: i64) -> Option<String> {
+    if !id_ok(&t.id) {
+        return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
+    }
+    if t.start_unix_ms < MIN_UNIX_MS || t.start_unix_ms > now + MAX_FUTURE_MS {
+        return Some("start_unix_ms: before 2020 or more than 24 h in the future".into());
+    }
+    if t.end_unix_ms < t.start_unix_ms || t.end_unix_ms - t.start_unix_ms > 48 * 3_600_000 {
+        return Some("end_unix_ms: before the start or more than 48 h after it".into());
+    }
+    if !(t.distance_m.is_finite() && (0.0..=5_000_000.0).contains(&t.distance_m)) {
+        return Some("distance_m: 0..5,000 km".into());
+    }
+    if !matches!(t.vehicle.as_str(), "car" | "motorcycle") {
+        return Some("vehicle: car or motorcycle".into());
+    }
+    None
+}
+
+fn status(id: &str, status: Status, error: Option<String>) -> EventStatus {
+    EventStatus {
+        id: id.to_owned(),
+        status,
+        error,
+    }
+}
+
+async fn ingest<S: Store>(
+    State(app): State<App<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Ok(_permit) = app.0.in_flight.try_acquire() else {
+        app.metrics().throttled.inc();
+        return Err(ApiError::busy());
+    };
+    let dev = device(&app, &headers).await?;
+    let batch: EventBatch = json(&body)?;
+    if batch.events.len() > safelane_wire::MAX_BATCH_EVENTS {
+        return Err(ApiError::bad(format!(
+            "events: at most {} per batch",
+            safelane_wire::MAX_BATCH_EVENTS
+        )));
+    }
+    if batch.trips.len() > safelane_wire::MAX_BATCH_EVENTS {
+        return Err(ApiError::bad(format!(
+            "trips: at most {} per batch",
+            safelane_wire::MAX_BATCH_EVENTS
+        )));
+    }
+    let now = now_ms();
+    let off = dev.utc_offset_min;
+    // Checked first; only valid items reach the store. `slots` remembers
+    // where each stored item's outcome goes in the reply.
+    let mut events: Vec<Option<EventStatus>> = Vec::with_capacity(batch.events.len());
+    let mut new = NewBatch {
+        driver_id: dev.driver_id,
+        fleet_id: dev.fleet_id,
+        events: vec![],
+        trips: vec![],
+    };
+    for e in &batch.events {
+        match check_event(e, now) {
+            Some(error) => events.push(Some(status(&e.id, Status::Rejected, Some(error)))),
+            None => {
+                let body = serde_json::to_string(e).map_err(|_| ApiError::internal())?;
+                new.events.push(NewEvent {
+                    id: e.id.clone(),
+                    trip_id: e.trip_id.clone(),
+                    kind: e.kind.as_str(),
+                    severity: e.severity.clone(),
+                    start_unix_ms: e.start_unix_ms,
+                    end_unix_ms: e.end_unix_ms,
+                    day: calendar::day_of(e.start_unix_ms, off),
+                    body,
+                });
+                events.push(None);
+            }
+        }
+    }
+    let mut trips: Vec<Option<EventStatus>> = Vec::with_capacity(batch.trips.len());
+    for t in &batch.trips {
+        match check_trip(t, now) {
+            Some(error) => trips.push(Some(status(&t.id, Status::Rejected, Some(error)))),
+            None => {
+                new.trips.push(NewTrip {
+                    id: t.id.clone(),
+                    start_unix_ms: t.start_unix_ms,
+                    end_unix_ms: t.end_unix_ms,
+                    distance_m: t.distance_m,
+                    vehicle: t.vehicle.clone(),
+                    events: i64::from(t.events),
+                    day: calendar::day_of(t.start_unix_ms, off),
+                });
+                trips.push(None);
+            }
+        }
+    }
+    let (ev_ids, tr_ids): (Vec<String>, Vec<String>) = (
+        new.events.iter().map(|e| e.id.clone()).collect(),
+        new.trips.iter().map(|t| t.id.clone()).collect(),
+    );
+    let (ev_out, tr_out) = if new.events.is_empty() && new.trips.is_empty() {
+        (vec![], vec![])
+    } else {
+        app.store().ingest(new).await?
+    };
+    let to_status = |id: &str, o: Outcome| match o {
+        Outcome::Stored => status(id, Status::Stored, None),
+        Outcome::Duplicate => status(id, Status::Duplicate, None),
+        Outcome::Foreign => status(
+            id,
+            Status::Rejected,
+            Some("id: already used by another device".into()),
+        ),
+    };
+    let fill =
+        |slots: Vec<Option<EventStatus>>, ids: &[String], outs: &[Outcome]| -> Vec<EventStatus> {
+            let mut it = ids.iter().zip(outs);
+            slots
+                .into_iter()
+                .map(|s| {
+                    s.unwrap_or_else(|| {
+                        it.next()
+                            .map_or_else(ApiError::internal_status, |(id, o)| to_status(id, *o))
+                    })
+                })
+                .collect()
+        };
+    let events = fill(events, &ev_ids, &ev_out);
+    let trips = fill(trips, &tr_ids, &tr_out);
+    let m = app.metrics();
+    for (name, st) in [
+        ("stored", Status::Stored),
+        ("duplicate", Status::Duplicate),
+        ("rejected", Status::Rejected),
+    ] {
+        m.event(
+            name,
+            events.iter().filter(|e| e.status == st).count() as u64,
+        );
+    }
+    tracing::debug!(
+        driver = dev.driver_id,
+        events = events.len(),
+        "batch ingested"
+    );
+    Ok(reply(StatusCode::OK, &BatchReply { events, trips }))
+}
+
+impl ApiError {
+    /// A store that returned fewer outcomes than items: never expected, but
+    /// answered as a rejection rather than a panic.
+    fn internal_status() -> EventStatus {
+        status("", Status::Rejected, Some("internal: not stored".into()))
+    }
+}
+
+/// Reads the rows of a driver's report for `days` days from `first` and
+/// builds it.
+async fn build_report<S: Store>(
+    app: &App<S>,
+    driver: &DriverRow,
+    fleet: &FleetRow,
+    first: i64,
+    days: i64,
+    trend_periods: i64,
+) -> Result<DriverReport, ApiError> {
+    let from = first - trend_periods * days;
+    let to = first + days - 1;
+    let (start_ms, end_ms) = report::period_ms(first, days, fleet.utc_offset_min);
+    let s = app.store();
+    let (driver_rows, fleet_rows, events) = tokio::try_join!(
+        s.driver_days(driver.id, from, to),
+        s.fleet_days(fleet.id, from, to),
+        s.events(driver.id, start_ms, end_ms),
+    )?;
+    Ok(report::driver_report(
+        &app.0.cfg.score,
+        &DriverInput {
+            driver: (driver.id, &driver.name),
+            utc_offset_min: fleet.utc_offset_min,
+            first_day: first,
+            days,
+            trend_periods,
+            driver_rows: &driver_rows,
+            fleet_rows: &fleet_rows,
+            events: &events,
+        },
+    ))
+}
+
+fn week_of(s: &str) -> Result<i64, ApiError> {
+    calendar::parse_week(s).ok_or_else(|| ApiError::bad("week: an ISO week, YYYY-Www (2026-W47)"))
+}
+
+async fn driver_day<S: Store>(
+    State(app): State<App<S>>,
+    Path((driver, date)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let first = calendar::parse_date(&date).ok_or_else(|| ApiError::bad("date: YYYY-MM-DD"))?;
+    let (d, f) = report_reader(&app, &headers, &driver).await?;
+    let r = build_report(&app, &d, &f, first, 1, 6).await?;
+    Ok(reply(StatusCode::OK, &r))
+}
+
+async fn driver_week<S: Store>(
+    State(app): State<App<S>>,
+    Path((driver, week)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let first = week_of(&week)?;
+    let (d, f) = report_reader(&app, &headers, &driver).await?;
+    let r = build_report(&app, &d, &f, first, 7, 4).await?;
+    Ok(reply(StatusCode::OK, &r))
+}
+
+async fn driver_week_page<S: Store>(
+    State(app): State<App<S>>,
+    Path((driver, week)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let first = week_of(&week)?;
+    let (d, f) = report_reader(&app, &headers, &driver).await?;
+    let r = build_report(&app, &d, &f, first, 7, 4).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, web::CSP),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        web::weekly_page(&r, "/assets/"),
+    )
+        .into_response())
+}
+
+async fn fleet_week<S: Store>(
+    State(app): State<App<S>>,
+    Path((fleet, week)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let first = week_of(&week)?;
+    let f = fleet_admin(&app, &headers, &fleet).await?;
+    let s = app.store();
+    let (drivers, driver_rows, fleet_rows) = tokio::try_join!(
+        s.drivers(f.id),
+        s.fleet_driver_days(f.id, first - 7, first + 6),
+        s.fleet_days(f.id, first - 7, first + 6),
+    )?;
+    let drivers: Vec<(i64, String)> = drivers.into_iter().map(|d| (d.id, d.name)).collect();
+    let o = report::fleet_overview(
+        &app.0.cfg.score,
+        (f.id, &f.name),
+        &drivers,
+        first,
+        &driver_rows,
+        &fleet_rows,
+    );
+    Ok(reply(StatusCode::OK, &o))
+}
+
+async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
+    let (body, ctype) = match name.as_str() {
+        web::CHART_JS_NAME => (web::CHART_JS, "text/javascript; charset=utf-8"),
+        web::REPORT_JS_NAME => (web::REPORT_JS, "text/javascript; charset=utf-8"),
+        _ => return Err(ApiError::not_found("asset")),
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn tile<S: Store>(
+    State(app): State<App<S>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    device(&app, &headers).await?;
+    // A geohash only: nothing else reaches the file system.
+    let key = safelane_core::geo::Geohash::parse(&key)
+        .ok_or_else(|| ApiError::bad("tile: not a geohash"))?;
+    let Some(dir) = app.0.cfg.tiles_dir.clone() else {
+        return Err(ApiError::not_found("tile"));
+    };
+    let path = dir.join(format!("{}.slmt", key.as_str()));
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::not_found("tile")),
+        Err(e) => {
+            tracing::error!(error = %e, "tile read");
+            Err(ApiError::internal())
+        }
+    }
+}
