@@ -3,7 +3,8 @@
 # needs on first use: the embedded and mobile Rust targets, kotlinc (npm) and
 # JNA (Debian) for the Kotlin bindings, a Debian 13 chroot with Swift for the
 # Swift bindings (about 1 minute and 2.6 GB under target/tools, once), and a
-# PostgreSQL server on 127.0.0.1:54329 for the server's tests (scripts/postgres.sh).
+# PostgreSQL server on 127.0.0.1:54329 for the server's tests (scripts/postgres.sh),
+# Chromium and playwright-core for the report page's browser test (scripts/browser.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,6 +55,10 @@ step "PostgreSQL on loopback for the server tests (Debian package, installed on 
 SAFELANE_TEST_POSTGRES_URL=$(scripts/postgres.sh)
 export SAFELANE_TEST_POSTGRES_URL
 echo "$SAFELANE_TEST_POSTGRES_URL"
+
+step "Chromium and playwright-core for the report page's browser test (installed on first use)"
+SAFELANE_TEST_BROWSER_MODULES=$(scripts/browser.sh)
+export SAFELANE_TEST_BROWSER_MODULES
 
 step "tests (the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --locked

@@ -18,6 +18,10 @@
     options: {
       animation: false,
       responsive: false,
+      plugins: {
+        // Only the kinds that happened this week get a legend entry.
+        legend: { labels: { filter: (item, chart) => chart.datasets[item.datasetIndex].data.some((v) => v > 0) } },
+      },
       scales: {
         x: { stacked: true },
         y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "events" } },

@@ -127,6 +127,7 @@ pub fn weekly_page(r: &DriverReport, assets: &str) -> String {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{name}: safe-driving report {period}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; background: #fff; }}
@@ -134,7 +135,7 @@ h1 {{ font-size: 22px; margin: 0 0 4px; }}
 .sub {{ color: #666; margin-bottom: 16px; }}
 .score {{ font-size: 48px; font-weight: 700; }}
 .band {{ color: #666; }}
-.insight {{ background: #f3f6fa; border-left: 4px solid #1f77b4; padding: 8px 12px; margin: 12px 0 20px; max-width: 860px; }}
+.insight {{ background: #f3f6fa; border-left: 4px solid #555; padding: 8px 12px; margin: 12px 0 20px; max-width: 860px; }}
 .charts {{ display: flex; gap: 24px; flex-wrap: wrap; }}
 table {{ border-collapse: collapse; margin: 12px 0; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; font-size: 14px; }}

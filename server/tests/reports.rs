@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{Engine, Fleet, call, call_raw, engines, event_json, provision, start, trip_json};
+use common::{
+    Engine, OFFSET_MIN, call, call_raw, engines, event_json, last_monday, load_week, provision,
+    start,
+};
 use safelane_server::calendar;
 
 fn each(test: impl Fn(&Engine)) {
@@ -16,84 +19,6 @@ fn each(test: impl Fn(&Engine)) {
     }
 }
 
-const OFFSET_MIN: i32 = 120;
-
-/// Last week's Monday (local), so every event lies in the past.
-fn last_monday() -> i64 {
-    let today = calendar::day_of(common::now_ms(), OFFSET_MIN);
-    today - calendar::weekday(today) - 7
-}
-
-/// Local time `h` hours into local day `day`, Unix ms.
-fn at(day: i64, h: f64) -> i64 {
-    calendar::day_start_ms(day, OFFSET_MIN) + (h * 3_600_000.0) as i64
-}
-
-/// Driver 0: 3 harsh brakes (1 severe) on Monday, 1 speeding on Thursday,
-/// 100 km in 2 h. Driver 1: a clean 100 km. Driver 2: 12 harsh brakes in
-/// 50 km. Driver 0 also drove 80 km the week before, with 1 harsh brake.
-fn load(addr: std::net::SocketAddr, fleet: &Fleet, monday: i64) {
-    let send = |token: &str, events: Vec<String>, trips: Vec<String>| {
-        let body = format!(
-            r#"{{"events":[{}],"trips":[{}]}}"#,
-            events.join(","),
-            trips.join(",")
-        );
-        let (s, r) = call(addr, "POST", "/v1/events", Some(token), &body);
-        assert_eq!(s, 200, "{r}");
-        for e in r["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .chain(r["trips"].as_array().unwrap())
-        {
-            assert_eq!(e["status"], "stored", "{e}");
-        }
-    };
-    let t0 = &fleet.drivers[0].1;
-    send(
-        t0,
-        vec![
-            event_json("a-1", "harsh_braking", "moderate", at(monday, 8.0), 60.17),
-            event_json("a-2", "harsh_braking", "severe", at(monday, 8.5), 60.18),
-            event_json("a-3", "harsh_braking", "moderate", at(monday, 23.9), 60.19),
-            event_json("a-4", "speeding", "moderate", at(monday + 3, 12.0), 60.2),
-            event_json(
-                "a-0",
-                "harsh_braking",
-                "moderate",
-                at(monday - 5, 9.0),
-                60.2,
-            ),
-        ],
-        vec![
-            trip_json("ta-1", at(monday, 7.5), 60, 50_000.0),
-            trip_json("ta-2", at(monday + 3, 11.5), 60, 50_000.0),
-            trip_json("ta-0", at(monday - 5, 8.5), 90, 80_000.0),
-        ],
-    );
-    send(
-        &fleet.drivers[1].1,
-        vec![],
-        vec![trip_json("tb-1", at(monday + 1, 9.0), 120, 100_000.0)],
-    );
-    send(
-        &fleet.drivers[2].1,
-        (0..12)
-            .map(|i| {
-                event_json(
-                    &format!("c-{i}"),
-                    "harsh_braking",
-                    "moderate",
-                    at(monday + 2, 9.0 + f64::from(i) * 0.05),
-                    60.3,
-                )
-            })
-            .collect(),
-        vec![trip_json("tc-1", at(monday + 2, 8.9), 60, 50_000.0)],
-    );
-}
-
 #[test]
 fn weekly_and_daily_reports_count_rate_list_and_score() {
     each(|e| {
@@ -101,7 +26,7 @@ fn weekly_and_daily_reports_count_rate_list_and_score() {
         let addr = srv.addr;
         let fleet = provision(addr, 3, OFFSET_MIN);
         let monday = last_monday();
-        load(addr, &fleet, monday);
+        load_week(addr, &fleet, monday);
         let (driver, token) = fleet.drivers[0].clone();
         let week = calendar::format_week(monday);
         let (s, r) = call(
