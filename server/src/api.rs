@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use safelane_wire::{BatchReply, EventBatch, EventStatus, Status, WireEvent, WireTrip};
+use safelane_wire::{BatchReply, ErrorBody, EventBatch, EventStatus, Status, WireEvent, WireTrip};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{bearer, constant_time_eq, hash, random_token};
 use crate::calendar;
 use crate::error::ApiError;
-use crate::report::{self, DriverInput, DriverReport};
+use crate::report::{self, DriverInput, DriverReport, FleetOverview};
 use crate::store::{DriverRow, FleetRow, NewBatch, NewEvent, NewTrip, Outcome, Store};
 use crate::{App, web};
 
@@ -26,6 +26,7 @@ pub(crate) fn routes<S: Store>() -> Router<App<S>> {
     Router::new()
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics::<S>))
+        .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/fleets", post(create_fleet::<S>))
         .route(
             "/v1/fleets/{fleet}/drivers",
@@ -71,12 +72,17 @@ fn parse_id(s: &str, field: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::bad(format!("{field}: a positive integer id")))
 }
 
-async fn healthz<S: Store>(State(app): State<App<S>>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The server and its database answer", body = String),
+              (status = 500, description = "The database does not answer", body = ErrorBody)))]
+pub(crate) async fn healthz<S: Store>(State(app): State<App<S>>) -> Result<Response, ApiError> {
     app.store().health().await?;
     Ok((StatusCode::OK, "ok").into_response())
 }
 
-async fn metrics<S: Store>(State(app): State<App<S>>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition", body = String)))]
+pub(crate) async fn metrics<S: Store>(State(app): State<App<S>>) -> Response {
     (
         StatusCode::OK,
         [(
@@ -88,8 +94,19 @@ async fn metrics<S: Store>(State(app): State<App<S>>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "This document", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi_json() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::json(),
+    )
+        .into_response()
+}
+
 /// `POST /v1/fleets` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewFleetBody {
     /// Fleet name.
     pub name: String,
@@ -99,10 +116,51 @@ pub(crate) struct NewFleetBody {
 }
 
 /// `POST /v1/fleets/{fleet}/drivers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NameBody {
     /// Driver name.
     pub name: String,
+}
+
+/// `POST /v1/fleets` reply.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct FleetCreated {
+    /// Fleet id.
+    pub fleet_id: i64,
+    /// The fleet admin's token: shown once, stored only as a hash.
+    pub admin_token: String,
+}
+
+/// `POST /v1/fleets/{fleet}/drivers` reply.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DriverCreated {
+    /// Driver id.
+    pub driver_id: i64,
+}
+
+/// `POST /v1/fleets/{fleet}/drivers/{driver}/devices` reply.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DeviceCreated {
+    /// Device id (the part before the dot of the bearer token).
+    pub device_id: String,
+    /// Device secret (after the dot): shown once, stored only as a hash.
+    pub device_secret: String,
+}
+
+/// One driver of a fleet.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DriverEntry {
+    /// Driver id.
+    pub driver_id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// `GET /v1/fleets/{fleet}/drivers` reply.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct DriverList {
+    /// Drivers by id.
+    pub drivers: Vec<DriverEntry>,
 }
 
 fn check_name(n: &str) -> Result<String, ApiError> {
@@ -113,7 +171,10 @@ fn check_name(n: &str) -> Result<String, ApiError> {
     Ok(n.to_owned())
 }
 
-async fn create_fleet<S: Store>(
+#[utoipa::path(post, path = "/v1/fleets", tag = "fleets", security(("operator" = [])),
+    request_body = NewFleetBody,
+    responses((status = 201, body = FleetCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(crate) async fn create_fleet<S: Store>(
     State(app): State<App<S>>,
     headers: HeaderMap,
     body: Bytes,
@@ -135,13 +196,16 @@ async fn create_fleet<S: Store>(
     tracing::info!(fleet = id, "fleet created");
     Ok(reply(
         StatusCode::CREATED,
-        &serde_json::json!({ "fleet_id": id, "admin_token": admin_token }),
+        &FleetCreated {
+            fleet_id: id,
+            admin_token,
+        },
     ))
 }
 
 /// The fleet, if the bearer is its admin; another fleet's admin gets 404
 /// (nothing tells them the fleet exists).
-async fn fleet_admin<S: Store>(
+pub(crate) async fn fleet_admin<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     fleet: &str,
@@ -154,7 +218,11 @@ async fn fleet_admin<S: Store>(
     }
 }
 
-async fn create_driver<S: Store>(
+#[utoipa::path(post, path = "/v1/fleets/{fleet}/drivers", tag = "fleets", security(("fleet_admin" = [])),
+    params(("fleet" = i64, Path, description = "Fleet id")), request_body = NameBody,
+    responses((status = 201, body = DriverCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, description = "No such fleet, or not this admin's", body = ErrorBody)))]
+pub(crate) async fn create_driver<S: Store>(
     State(app): State<App<S>>,
     Path(fleet): Path<String>,
     headers: HeaderMap,
@@ -163,32 +231,36 @@ async fn create_driver<S: Store>(
     let fleet = fleet_admin(&app, &headers, &fleet).await?;
     let name = check_name(&json::<NameBody>(&body)?.name)?;
     let id = app.store().create_driver(fleet.id, name, now_ms()).await?;
-    Ok(reply(
-        StatusCode::CREATED,
-        &serde_json::json!({ "driver_id": id }),
-    ))
+    Ok(reply(StatusCode::CREATED, &DriverCreated { driver_id: id }))
 }
 
-async fn list_drivers<S: Store>(
+#[utoipa::path(get, path = "/v1/fleets/{fleet}/drivers", tag = "fleets", security(("fleet_admin" = [])),
+    params(("fleet" = i64, Path, description = "Fleet id")),
+    responses((status = 200, body = DriverList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn list_drivers<S: Store>(
     State(app): State<App<S>>,
     Path(fleet): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let fleet = fleet_admin(&app, &headers, &fleet).await?;
-    let drivers: Vec<serde_json::Value> = app
+    let drivers = app
         .store()
         .drivers(fleet.id)
         .await?
         .into_iter()
-        .map(|d| serde_json::json!({ "driver_id": d.id, "name": d.name }))
+        .map(|d| DriverEntry {
+            driver_id: d.id,
+            name: d.name,
+        })
         .collect();
-    Ok(reply(
-        StatusCode::OK,
-        &serde_json::json!({ "drivers": drivers }),
-    ))
+    Ok(reply(StatusCode::OK, &DriverList { drivers }))
 }
 
-async fn create_device<S: Store>(
+#[utoipa::path(post, path = "/v1/fleets/{fleet}/drivers/{driver}/devices", tag = "fleets", security(("fleet_admin" = [])),
+    params(("fleet" = i64, Path, description = "Fleet id"), ("driver" = i64, Path, description = "Driver id")),
+    responses((status = 201, description = "The secret is shown once; the server keeps only its hash", body = DeviceCreated),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn create_device<S: Store>(
     State(app): State<App<S>>,
     Path((fleet, driver)): Path<(String, String)>,
     headers: HeaderMap,
@@ -206,12 +278,15 @@ async fn create_device<S: Store>(
         .await?;
     Ok(reply(
         StatusCode::CREATED,
-        &serde_json::json!({ "device_id": device_id, "device_secret": secret }),
+        &DeviceCreated {
+            device_id,
+            device_secret: secret,
+        },
     ))
 }
 
 /// The device a `<device id>.<secret>` bearer token belongs to.
-async fn device<S: Store>(
+pub(crate) async fn device<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
 ) -> Result<crate::store::DeviceRow, ApiError> {
@@ -229,7 +304,7 @@ async fn device<S: Store>(
 /// A driver and their fleet, if the bearer may read the driver's reports:
 /// one of the driver's own devices, or the admin of the driver's fleet.
 /// Anyone else gets 404 (unknown and foreign drivers look the same).
-async fn report_reader<S: Store>(
+pub(crate) async fn report_reader<S: Store>(
     app: &App<S>,
     headers: &HeaderMap,
     driver: &str,
@@ -348,7 +423,13 @@ fn status(id: &str, status: Status, error: Option<String>) -> EventStatus {
     }
 }
 
-async fn ingest<S: Store>(
+#[utoipa::path(post, path = "/v1/events", tag = "ingestion", security(("device" = [])),
+    request_body = EventBatch,
+    responses((status = 200, description = "One status per event and trip, in order", body = BatchReply),
+              (status = 400, description = "Malformed JSON or too many items", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, description = "Body over 1 MiB"),
+              (status = 429, description = "Busy: retry after the Retry-After header's seconds", body = ErrorBody)))]
+pub(crate) async fn ingest<S: Store>(
     State(app): State<App<S>>,
     headers: HeaderMap,
     body: Bytes,
@@ -481,7 +562,7 @@ impl ApiError {
 
 /// Reads the rows of a driver's report for `days` days from `first` and
 /// builds it.
-async fn build_report<S: Store>(
+pub(crate) async fn build_report<S: Store>(
     app: &App<S>,
     driver: &DriverRow,
     fleet: &FleetRow,
@@ -517,7 +598,11 @@ fn week_of(s: &str) -> Result<i64, ApiError> {
     calendar::parse_week(s).ok_or_else(|| ApiError::bad("week: an ISO week, YYYY-Www (2026-W47)"))
 }
 
-async fn driver_day<S: Store>(
+#[utoipa::path(get, path = "/v1/drivers/{driver}/days/{date}", tag = "reports", security(("device" = []), ("fleet_admin" = [])),
+    params(("driver" = i64, Path, description = "Driver id"), ("date" = String, Path, description = "Local date, YYYY-MM-DD")),
+    responses((status = 200, body = DriverReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, description = "No such driver, or not readable with these credentials", body = ErrorBody)))]
+pub(crate) async fn driver_day<S: Store>(
     State(app): State<App<S>>,
     Path((driver, date)): Path<(String, String)>,
     headers: HeaderMap,
@@ -528,7 +613,10 @@ async fn driver_day<S: Store>(
     Ok(reply(StatusCode::OK, &r))
 }
 
-async fn driver_week<S: Store>(
+#[utoipa::path(get, path = "/v1/drivers/{driver}/weeks/{week}", tag = "reports", security(("device" = []), ("fleet_admin" = [])),
+    params(("driver" = i64, Path, description = "Driver id"), ("week" = String, Path, description = "ISO week, YYYY-Www")),
+    responses((status = 200, body = DriverReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn driver_week<S: Store>(
     State(app): State<App<S>>,
     Path((driver, week)): Path<(String, String)>,
     headers: HeaderMap,
@@ -539,7 +627,11 @@ async fn driver_week<S: Store>(
     Ok(reply(StatusCode::OK, &r))
 }
 
-async fn driver_week_page<S: Store>(
+#[utoipa::path(get, path = "/v1/drivers/{driver}/weeks/{week}/page", tag = "reports", security(("device" = []), ("fleet_admin" = [])),
+    params(("driver" = i64, Path, description = "Driver id"), ("week" = String, Path, description = "ISO week, YYYY-Www")),
+    responses((status = 200, description = "The weekly report as an HTML page", content_type = "text/html", body = String),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn driver_week_page<S: Store>(
     State(app): State<App<S>>,
     Path((driver, week)): Path<(String, String)>,
     headers: HeaderMap,
@@ -559,7 +651,10 @@ async fn driver_week_page<S: Store>(
         .into_response())
 }
 
-async fn fleet_week<S: Store>(
+#[utoipa::path(get, path = "/v1/fleets/{fleet}/weeks/{week}", tag = "reports", security(("fleet_admin" = [])),
+    params(("fleet" = i64, Path, description = "Fleet id"), ("week" = String, Path, description = "ISO week, YYYY-Www")),
+    responses((status = 200, body = FleetOverview), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn fleet_week<S: Store>(
     State(app): State<App<S>>,
     Path((fleet, week)): Path<(String, String)>,
     headers: HeaderMap,
@@ -584,7 +679,10 @@ async fn fleet_week<S: Store>(
     Ok(reply(StatusCode::OK, &o))
 }
 
-async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/assets/{name}", tag = "operations",
+    params(("name" = String, Path, description = "chart-4.6.1.umd.min.js or report.js")),
+    responses((status = 200, description = "A script of the report page", content_type = "text/javascript", body = String), (status = 404, body = ErrorBody)))]
+pub(crate) async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
     let (body, ctype) = match name.as_str() {
         web::CHART_JS_NAME => (web::CHART_JS, "text/javascript; charset=utf-8"),
         web::REPORT_JS_NAME => (web::REPORT_JS, "text/javascript; charset=utf-8"),
@@ -601,7 +699,11 @@ async fn asset(Path(name): Path<String>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn tile<S: Store>(
+#[utoipa::path(get, path = "/v1/tiles/{key}", tag = "ingestion", security(("device" = [])),
+    params(("key" = String, Path, description = "Geohash of the tile (docs/tile-format.md)")),
+    responses((status = 200, description = "The tile", content_type = "application/octet-stream", body = Vec<u8>),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn tile<S: Store>(
     State(app): State<App<S>>,
     Path(key): Path<String>,
     headers: HeaderMap,

@@ -30,6 +30,7 @@ mod auth;
 pub mod calendar;
 mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod report;
 pub mod score;
 pub mod store;

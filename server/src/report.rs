@@ -23,7 +23,7 @@ fn kind_index(name: &str) -> Option<usize> {
 }
 
 /// Driving and events over a period.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     /// Distance driven, km.
     pub distance_km: f64,
@@ -42,7 +42,7 @@ pub struct Totals {
 }
 
 /// One day of a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DaySummary {
     /// Local date, `YYYY-MM-DD`.
     pub date: String,
@@ -52,7 +52,7 @@ pub struct DaySummary {
 }
 
 /// One event in a report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Instance {
     /// Event id.
     pub id: String,
@@ -87,7 +87,7 @@ pub struct Instance {
 }
 
 /// A score at an earlier period, for the trend.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     /// The period (`YYYY-MM-DD` or `YYYY-Www`).
     pub period: String,
@@ -100,7 +100,7 @@ pub struct TrendPoint {
 }
 
 /// A driver's daily or weekly report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DriverReport {
     /// Driver id.
     pub driver_id: i64,
@@ -129,7 +129,7 @@ pub struct DriverReport {
 }
 
 /// One driver in a fleet overview.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RankedDriver {
     /// 1 = safest.
     pub rank: usize,
@@ -161,7 +161,7 @@ pub struct RankedDriver {
 }
 
 /// A fleet's week: drivers ranked, trends.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FleetOverview {
     /// Fleet id.
     pub fleet_id: i64,

@@ -80,7 +80,7 @@ impl Exposure {
 }
 
 /// One kind's part of a score.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KindScore {
     /// Kind.
     pub kind: Kind,
@@ -99,7 +99,7 @@ pub struct KindScore {
 }
 
 /// The one actionable insight.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Insight {
     /// The kind to work on, if any costs at least half a point.
     pub kind: Option<Kind>,
@@ -110,7 +110,7 @@ pub struct Insight {
 }
 
 /// A score with its confidence and explanation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Score {
     /// 0-100, higher is safer.
     pub value: f64,

@@ -28,6 +28,7 @@ pub const CONTENT_TYPE: &str = "application/json";
 
 /// A manoeuvre kind (the core's stable names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Harsh braking.
@@ -70,6 +71,7 @@ impl Kind {
 
 /// Speeding details.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpeedingDetail {
     /// Threshold in force, km/h.
     pub threshold_kmh: f32,
@@ -85,6 +87,7 @@ pub struct SpeedingDetail {
 
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WireEvent {
     /// Idempotency key: unique per event, stable across re-sends
     /// (`<trip id>-<sequence>`), at most 64 characters.
@@ -123,6 +126,7 @@ pub struct WireEvent {
 
 /// A finished trip's summary (distance and time driven, for rates).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WireTrip {
     /// Trip id (random, 32 hex characters).
     pub id: String,
@@ -140,6 +144,7 @@ pub struct WireTrip {
 
 /// `POST /v1/events` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventBatch {
     /// Events, oldest first.
     pub events: Vec<WireEvent>,
@@ -150,6 +155,7 @@ pub struct EventBatch {
 
 /// What the server did with one event (or trip).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Stored now.
@@ -162,6 +168,7 @@ pub enum Status {
 
 /// Per-item status in a reply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventStatus {
     /// The event's (or trip's) id.
     pub id: String,
@@ -174,6 +181,7 @@ pub struct EventStatus {
 
 /// `POST /v1/events` reply (HTTP 200).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchReply {
     /// One per event, in the batch's order.
     pub events: Vec<EventStatus>,
@@ -184,6 +192,7 @@ pub struct BatchReply {
 
 /// An error body (HTTP 4xx/5xx).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable code, e.g. `bad_request`, `too_many_requests`.
     pub code: String,
