@@ -13,6 +13,7 @@ mod analyze;
 mod backtest;
 mod cloudpose;
 mod evaluate;
+mod load;
 mod map;
 mod serve;
 mod speeding;
@@ -199,6 +200,46 @@ enum Command {
         #[arg(long, env = "SAFELANE_LOG_FORMAT", default_value = "text")]
         log_format: String,
     },
+    /// Load-test the server from this separate process (a child `safelane
+    /// serve` on loopback) and measure the raw insert rate of the same engine.
+    Load {
+        /// Database engine: sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+        /// PostgreSQL admin URL (fresh databases are created on it).
+        #[arg(long, env = "SAFELANE_TEST_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// Devices posting.
+        #[arg(long, default_value_t = 64)]
+        devices: usize,
+        /// Events per batch.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Paced phase rate, events/s (0 skips it).
+        #[arg(long, default_value_t = 10_000.0)]
+        rate: f64,
+        /// Client threads.
+        #[arg(long, default_value_t = 16)]
+        workers: usize,
+        /// Events stored before the run, for report latency at scale (0: none).
+        #[arg(long, default_value_t = 0)]
+        seed_events: u64,
+        /// Drivers the seeded events belong to (200 per fleet).
+        #[arg(long, default_value_t = 2000)]
+        seed_drivers: usize,
+        /// Report requests measured in seeded runs.
+        #[arg(long, default_value_t = 1000)]
+        report_queries: usize,
+        /// Write the figures as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Folder for the SQLite files (default: the system temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -352,6 +393,33 @@ fn main() -> ExitCode {
             max_connections,
             max_in_flight,
             log_format,
+        }),
+        Command::Load {
+            engine,
+            postgres_url,
+            devices,
+            batch,
+            seconds,
+            rate,
+            workers,
+            seed_events,
+            seed_drivers,
+            report_queries,
+            json,
+            dir,
+        } => load::run(load::Args {
+            engine,
+            postgres_url,
+            devices,
+            batch,
+            seconds,
+            rate,
+            workers,
+            seed_events,
+            seed_drivers,
+            report_queries,
+            json,
+            dir,
         }),
         Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {

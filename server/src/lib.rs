@@ -38,6 +38,12 @@ pub mod web;
 
 pub use store::{PgStore, SqliteStore, Store, StoreError};
 
+/// The stored form of a token or secret (SHA-256, hex): for tools that
+/// provision a database directly, such as the load generator's seeding.
+pub fn hash_secret(secret: &str) -> String {
+    auth::hash(secret)
+}
+
 /// Server settings (separate from state: [`App`] holds the state).
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
