@@ -2,11 +2,12 @@
 //! and a small pool of readers (WAL lets reports read while a batch is being
 //! written). Blocking calls run on tokio's blocking threads.
 //!
-//! Checkpoints run on their own thread and connection, once a second
-//! (`PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer): with
+//! Checkpoints run on their own thread and connection, once a second: with
 //! SQLite's automatic checkpoints, the commit that crosses 1000 WAL pages
 //! copies them back and fsyncs the file itself, and that request's latency
-//! jumps by tens of milliseconds.
+//! jumps by tens of milliseconds. The thread copies most frames without
+//! blocking the writer; past 64 MiB of WAL, the rest with the writer held
+//! (see the loop).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +24,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_reports.sql"),
 ];
+
+/// WAL frames (pages, 4 KiB) past which a checkpoint holds the writer to
+/// complete: the WAL stays under about 64 MiB plus one second of batches.
+const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// Readers kept open between requests.
 const MAX_IDLE_READERS: usize = 8;
@@ -73,17 +78,40 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
+                // (frames in the WAL, frames copied) after a passive checkpoint.
+                let passive = |c: &Connection| -> (i64, i64) {
+                    match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((r.get(1)?, r.get(2)?))
+                    }) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "sqlite checkpoint");
+                            (0, 0)
+                        }
+                    }
+                };
                 // Ends with the store (the last `Arc` dropped).
-                while weak.strong_count() > 0 {
+                loop {
                     std::thread::sleep(std::time::Duration::from_secs(1));
-                    if let Err(e) =
-                        checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "sqlite checkpoint");
+                    let Some(inner) = weak.upgrade() else { break };
+                    // Frames are copied while batches keep committing. Such a
+                    // checkpoint never completes under a continuous stream of
+                    // batches, and the WAL restarts from its beginning only
+                    // after a complete one: past WAL_RESTART_FRAMES, passes
+                    // continue until few frames are left, and the last pass
+                    // holds the writer, which completes it and bounds the WAL.
+                    let (mut log, mut copied) = passive(&checkpointer);
+                    if log > WAL_RESTART_FRAMES {
+                        for _ in 0..20 {
+                            if log - copied < 256 {
+                                break;
+                            }
+                            (log, copied) = passive(&checkpointer);
+                        }
+                        let _writer = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+                        passive(&checkpointer);
                     }
                 }
-                // A last full checkpoint leaves a short WAL behind.
-                let _ = checkpointer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             })
             .map_err(|e| StoreError(format!("checkpoint thread: {e}")))?;
         Ok(Self(inner))
