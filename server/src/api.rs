@@ -38,6 +38,8 @@ pub(crate) fn routes<S: Store>() -> Router<App<S>> {
         )
         .route("/v1/fleets/{fleet}/weeks/{week}", get(fleet_week::<S>))
         .route("/v1/events", post(ingest::<S>))
+        .route("/v1/pings", post(crate::pings::ingest_pings::<S>))
+        .route("/v1/pings/export", get(crate::pings::export_pings::<S>))
         .route("/v1/drivers/{driver}/days/{date}", get(driver_day::<S>))
         .route("/v1/drivers/{driver}/weeks/{week}", get(driver_week::<S>))
         .route(
@@ -48,17 +50,17 @@ pub(crate) fn routes<S: Store>() -> Router<App<S>> {
         .route("/assets/{name}", get(asset))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("body: {e}")))
 }
 
-fn reply<T: Serialize>(status: StatusCode, value: &T) -> Response {
+pub(crate) fn reply<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
         Err(_) => ApiError::internal().into_response(),
@@ -179,10 +181,7 @@ pub(crate) async fn create_fleet<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
-    if !constant_time_eq(&hash(token), &hash(&app.0.cfg.operator_token)) {
-        return Err(ApiError::unauthorized());
-    }
+    operator(&app, &headers)?;
     let b: NewFleetBody = json(&body)?;
     let name = check_name(&b.name)?;
     if !(-720..=840).contains(&b.utc_offset_min) {
@@ -201,6 +200,15 @@ pub(crate) async fn create_fleet<S: Store>(
             admin_token,
         },
     ))
+}
+
+/// Checks the operator's token.
+pub(crate) fn operator<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    if !constant_time_eq(&hash(token), &hash(&app.0.cfg.operator_token)) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(())
 }
 
 /// The fleet, if the bearer is its admin; another fleet's admin gets 404

@@ -31,6 +31,7 @@ pub mod calendar;
 mod error;
 pub mod metrics;
 pub mod openapi;
+mod pings;
 pub mod report;
 pub mod score;
 pub mod store;
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// The score model.
     pub score: score::ScoreModel,
+    /// Days pings are kept (crowd profiles aggregate eight weeks).
+    pub ping_retention_days: u32,
 }
 
 impl ServerConfig {
@@ -68,6 +71,7 @@ impl ServerConfig {
             max_body_bytes: safelane_wire::MAX_BATCH_BYTES,
             max_in_flight: 64,
             score: score::ScoreModel::default(),
+            ping_retention_days: 56,
         }
     }
 }
@@ -89,6 +93,7 @@ struct Inner<S> {
     cfg: ServerConfig,
     in_flight: Semaphore,
     metrics: metrics::Metrics,
+    ping_salt: tokio::sync::OnceCell<String>,
 }
 
 /// The server's shared state: a store, the settings, the metrics.
@@ -115,6 +120,7 @@ impl<S: Store> App<S> {
             cfg,
             in_flight: Semaphore::new(permits),
             metrics: Default::default(),
+            ping_salt: Default::default(),
         })))
     }
 
@@ -138,6 +144,15 @@ impl<S: Store> App<S> {
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
     }
+
+    /// The pseudonym salt, read (or created) once.
+    async fn ping_salt(&self) -> Result<String, StoreError> {
+        self.0
+            .ping_salt
+            .get_or_try_init(|| self.0.store.ping_salt())
+            .await
+            .cloned()
+    }
 }
 
 impl App<SqliteStore> {
@@ -147,10 +162,16 @@ impl App<SqliteStore> {
     }
 }
 
-/// Serves until the listener fails.
+/// Serves until the listener fails; deletes expired pings hourly meanwhile.
 pub async fn serve<S: Store>(
     listener: tokio::net::TcpListener,
     app: App<S>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.router()).await
+    let pruner = tokio::spawn(pings::prune_forever(
+        app.store().clone(),
+        app.0.cfg.ping_retention_days,
+    ));
+    let r = axum::serve(listener, app.router()).await;
+    pruner.abort();
+    r
 }

@@ -52,6 +52,8 @@ impl Modify for Credentials {
         api::list_drivers,
         api::create_device,
         api::ingest,
+        crate::pings::ingest_pings,
+        crate::pings::export_pings,
         api::tile,
         api::driver_day,
         api::driver_week,

@@ -27,6 +27,8 @@ fn the_served_document_covers_every_route_and_matches_the_committed_copy() {
         ("/v1/fleets/{fleet}/drivers/{driver}/devices", "post"),
         ("/v1/fleets/{fleet}/weeks/{week}", "get"),
         ("/v1/events", "post"),
+        ("/v1/pings", "post"),
+        ("/v1/pings/export", "get"),
         ("/v1/tiles/{key}", "get"),
         ("/v1/drivers/{driver}/days/{date}", "get"),
         ("/v1/drivers/{driver}/weeks/{week}", "get"),
@@ -38,7 +40,7 @@ fn the_served_document_covers_every_route_and_matches_the_committed_copy() {
             "{method} {path} missing"
         );
     }
-    assert_eq!(paths.len(), 13);
+    assert_eq!(paths.len(), 15);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in [
         "EventBatch",

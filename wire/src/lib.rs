@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 /// Wire version in the URL path.
 pub const API_VERSION: &str = "v1";
+/// Most pings in one `POST /v1/pings` body.
+pub const MAX_BATCH_PINGS: usize = 2000;
 /// Most events in one batch.
 pub const MAX_BATCH_EVENTS: usize = 500;
 /// Largest batch body, bytes.
@@ -198,4 +200,33 @@ pub struct ErrorBody {
     pub code: String,
     /// Human-readable message naming the field.
     pub message: String,
+}
+
+/// One GPS fix for crowd speed profiles. The server coarsens it on arrival
+/// (a weekly pseudonym instead of the driver, the minute, about 11 m,
+/// 0.1 m/s) and deletes it after its retention period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WirePing {
+    /// Time, Unix ms.
+    pub t_unix_ms: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Speed over ground, m/s.
+    pub speed_mps: f32,
+    /// Horizontal accuracy (68 % radius), m.
+    pub accuracy_m: f32,
+    /// Course, degrees clockwise from north, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearing_deg: Option<f32>,
+}
+
+/// `POST /v1/pings` body: at most [`MAX_BATCH_PINGS`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PingBatch {
+    /// Pings, oldest first.
+    pub pings: Vec<WirePing>,
 }

@@ -155,6 +155,33 @@ fn batch_reply() {
 }
 
 #[test]
+fn ping_batch() {
+    check(
+        "ping_batch",
+        &PingBatch {
+            pings: vec![
+                WirePing {
+                    t_unix_ms: 1_763_800_000_000,
+                    lat: 60.17,
+                    lon: 24.94,
+                    speed_mps: 13.9,
+                    accuracy_m: 4.0,
+                    bearing_deg: Some(92.5),
+                },
+                WirePing {
+                    t_unix_ms: 1_763_800_001_000,
+                    lat: 60.1701,
+                    lon: 24.9402,
+                    speed_mps: 14.1,
+                    accuracy_m: 5.0,
+                    bearing_deg: None,
+                },
+            ],
+        },
+    );
+}
+
+#[test]
 fn error_body() {
     check(
         "error_body",

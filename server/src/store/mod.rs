@@ -156,11 +156,33 @@ pub struct EventRecord {
     pub body: String,
 }
 
+/// A coarsened ping, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PingRow {
+    /// Weekly pseudonym of the driver.
+    pub pseudonym: String,
+    /// Unix time, s, rounded to the minute.
+    pub t_unix_s: i64,
+    /// Latitude, degrees, rounded to 1e-4.
+    pub lat: f64,
+    /// Longitude, degrees, rounded to 1e-4.
+    pub lon: f64,
+    /// Speed, m/s, rounded to 0.1.
+    pub speed_mps: f64,
+    /// Accuracy, m, rounded to 1.
+    pub accuracy_m: f64,
+    /// Course, degrees, rounded to 1.
+    pub bearing_deg: Option<f64>,
+}
+
+/// Most pings one export returns.
+pub const MAX_EXPORT_PINGS: i64 = 1_000_000;
+
 /// Most instances a report lists.
 pub const MAX_INSTANCES: i64 = 2000;
 
 /// What the API needs from a database. Every method is one transaction.
-pub trait Store: Clone + Send + Sync + 'static {
+pub trait Store: PingStore + Clone + Send + Sync + 'static {
     /// The database answers.
     fn health(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Creates a fleet, returns its id.
@@ -243,6 +265,28 @@ pub(crate) type EventGroups = Vec<(i64, &'static str, String, i64)>;
 /// Roll-up groups of a batch: `(day, distance_m, duration_s, trips)`.
 pub(crate) type TripGroups = Vec<(i64, f64, f64, i64)>;
 
+/// The pings part of [`Store`].
+pub trait PingStore: Send + Sync {
+    /// The secret salt of the weekly pseudonyms (created on first use).
+    fn ping_salt(&self) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Stores coarsened pings.
+    fn insert_pings(
+        &self,
+        pings: Vec<PingRow>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes pings older than `before_unix_s`; how many.
+    fn prune_pings(
+        &self,
+        before_unix_s: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Pings with `from <= t < to`, by time, at most [`MAX_EXPORT_PINGS`].
+    fn export_pings(
+        &self,
+        from_unix_s: i64,
+        to_unix_s: i64,
+    ) -> impl Future<Output = Result<Vec<PingRow>, StoreError>> + Send;
+}
+
 /// Groups a batch's stored events into `(day, kind, severity) -> count` and
 /// its stored trips into `day -> (distance, duration, trips)`: one roll-up
 /// upsert per group instead of one per event.
@@ -306,4 +350,11 @@ pub(crate) fn merge_days(
             .push((kind, severity, n));
     }
     rows.into_values().collect()
+}
+
+/// A new random salt, hex.
+pub(crate) fn fresh_salt() -> Result<String, StoreError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| StoreError(format!("no randomness: {e}")))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }

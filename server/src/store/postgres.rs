@@ -10,12 +10,15 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_INSTANCES, NewBatch, Outcome, Store,
-    StoreError, merge_days, rollup,
+    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES, NewBatch,
+    Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
 };
 
 /// Schema migrations, applied in order at start-up (table `schema_version`).
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_pings.sql"),
+];
 
 /// Serialises migrations when several nodes start at once.
 const MIGRATION_LOCK: i64 = 0x5afe_1a4e;
@@ -514,5 +517,76 @@ impl Store for PgStore {
                 })
             })
             .collect::<Result<_, tokio_postgres::Error>>()?)
+    }
+}
+
+impl PingStore for PgStore {
+    async fn ping_salt(&self) -> Result<String, StoreError> {
+        let fresh = super::fresh_salt()?;
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO server_secrets (name, value) VALUES ('ping_salt', $1) ON CONFLICT (name) DO NOTHING",
+            &[&fresh],
+        )
+        .await?;
+        Ok(c.query_one(
+            "SELECT value FROM server_secrets WHERE name = 'ping_salt'",
+            &[],
+        )
+        .await?
+        .try_get(0)?)
+    }
+
+    async fn insert_pings(&self, pings: Vec<PingRow>) -> Result<(), StoreError> {
+        let c = self.pool.get().await?;
+        let ps: Vec<&str> = pings.iter().map(|p| p.pseudonym.as_str()).collect();
+        let t: Vec<i64> = pings.iter().map(|p| p.t_unix_s).collect();
+        let lat: Vec<f64> = pings.iter().map(|p| p.lat).collect();
+        let lon: Vec<f64> = pings.iter().map(|p| p.lon).collect();
+        let v: Vec<f64> = pings.iter().map(|p| p.speed_mps).collect();
+        let acc: Vec<f64> = pings.iter().map(|p| p.accuracy_m).collect();
+        let b: Vec<Option<f64>> = pings.iter().map(|p| p.bearing_deg).collect();
+        c.execute(
+            "INSERT INTO pings (pseudonym, t_unix_s, lat, lon, speed_mps, accuracy_m, bearing_deg)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[])",
+            &[&ps, &t, &lat, &lon, &v, &acc, &b],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn prune_pings(&self, before_unix_s: i64) -> Result<u64, StoreError> {
+        let c = self.pool.get().await?;
+        Ok(
+            c.execute("DELETE FROM pings WHERE t_unix_s < $1", &[&before_unix_s])
+                .await?,
+        )
+    }
+
+    async fn export_pings(
+        &self,
+        from_unix_s: i64,
+        to_unix_s: i64,
+    ) -> Result<Vec<PingRow>, StoreError> {
+        let c = self.pool.get().await?;
+        Ok(c.query(
+            "SELECT pseudonym, t_unix_s, lat, lon, speed_mps, accuracy_m, bearing_deg FROM pings
+             WHERE t_unix_s >= $1 AND t_unix_s < $2 ORDER BY t_unix_s LIMIT $3",
+            &[&from_unix_s, &to_unix_s, &MAX_EXPORT_PINGS],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PingRow {
+                pseudonym: r.try_get(0)?,
+                t_unix_s: r.try_get(1)?,
+                lat: r.try_get(2)?,
+                lon: r.try_get(3)?,
+                speed_mps: r.try_get(4)?,
+                accuracy_m: r.try_get(5)?,
+                bearing_deg: r.try_get(6)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()?)
     }
 }

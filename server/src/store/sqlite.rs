@@ -15,14 +15,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_INSTANCES, NewBatch, Outcome, Store,
-    StoreError, merge_days, rollup,
+    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES, NewBatch,
+    Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
 };
 
 /// Schema migrations, applied in order at start-up (`PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_reports.sql"),
+    include_str!("../../migrations/sqlite/0003_pings.sql"),
 ];
 
 /// WAL frames (pages, 4 KiB) past which a checkpoint holds the writer to
@@ -474,6 +475,74 @@ impl Store for SqliteStore {
             )?
             .query_map(params![driver_id, from_ms, to_ms, MAX_INSTANCES], |r| {
                 Ok(EventRecord { body: r.get(0)? })
+            })?
+            .collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+impl PingStore for SqliteStore {
+    async fn ping_salt(&self) -> Result<String, StoreError> {
+        let fresh = super::fresh_salt()?;
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO server_secrets (name, value) VALUES ('ping_salt', ?1) ON CONFLICT (name) DO NOTHING",
+                params![fresh],
+            )?;
+            Ok(c.query_row("SELECT value FROM server_secrets WHERE name = 'ping_salt'", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn insert_pings(&self, pings: Vec<PingRow>) -> Result<(), StoreError> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO pings (pseudonym, t_unix_s, lat, lon, speed_mps, accuracy_m, bearing_deg)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for p in &pings {
+                    st.execute(params![p.pseudonym, p.t_unix_s, p.lat, p.lon, p.speed_mps, p.accuracy_m, p.bearing_deg])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn prune_pings(&self, before_unix_s: i64) -> Result<u64, StoreError> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "DELETE FROM pings WHERE t_unix_s < ?1",
+                params![before_unix_s],
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn export_pings(
+        &self,
+        from_unix_s: i64,
+        to_unix_s: i64,
+    ) -> Result<Vec<PingRow>, StoreError> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT pseudonym, t_unix_s, lat, lon, speed_mps, accuracy_m, bearing_deg FROM pings
+                 WHERE t_unix_s >= ?1 AND t_unix_s < ?2 ORDER BY t_unix_s LIMIT ?3",
+            )?
+            .query_map(params![from_unix_s, to_unix_s, MAX_EXPORT_PINGS], |r| {
+                Ok(PingRow {
+                    pseudonym: r.get(0)?,
+                    t_unix_s: r.get(1)?,
+                    lat: r.get(2)?,
+                    lon: r.get(3)?,
+                    speed_mps: r.get(4)?,
+                    accuracy_m: r.get(5)?,
+                    bearing_deg: r.get(6)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?)
         })
