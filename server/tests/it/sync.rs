@@ -1,11 +1,8 @@
 //! The real SDK syncing to the real server over loopback HTTP, on SQLite and
 //! PostgreSQL: credentials, idempotent ingestion, bad input refused with the
 //! field named, tiles, cross-tenant write refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Engine, call, engines, event_json, now_ms, provision, start};
+use crate::common::{Engine, call, engines, event_json, now_ms, provision, start};
 use safelane_core::VehicleProfile;
 use safelane_sdk::{
     HttpRequest, HttpTransport, Platform, PlatformGps, PlatformImu, Sdk, SdkConfig, SyncConfig,
@@ -355,7 +352,8 @@ fn tiles_are_served_to_devices_only_by_geohash() {
         let fleet = provision(addr, 1, 0);
         let (_, token) = fleet.drivers[0].clone();
         let (key, bytes) = world.tiles.iter().next().unwrap();
-        let get = |path: &str, token: Option<&str>| common::call_raw(addr, "GET", path, token, "");
+        let get =
+            |path: &str, token: Option<&str>| crate::common::call_raw(addr, "GET", path, token, "");
         let r = get(&format!("/v1/tiles/{key}"), Some(&token));
         assert_eq!(r.0, 200);
         assert_eq!(&r.1, bytes);

@@ -2,11 +2,8 @@
 //! rates and instances, the score and its insight, the fleet overview, the
 //! web page; every cross-tenant read refused; bad report input refused with
 //! the field named; /metrics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
+use crate::common::{
     Engine, OFFSET_MIN, call, call_raw, engines, event_json, last_monday, load_week, provision,
     start,
 };
@@ -184,7 +181,7 @@ fn every_cross_tenant_read_is_refused() {
                 ("same-fleet device", Some(a.drivers[1].1.as_str())),
                 ("other fleet admin", Some(b.admin.as_str())),
                 ("other fleet device", Some(b0_token.as_str())),
-                ("operator", Some(common::OPERATOR)),
+                ("operator", Some(crate::common::OPERATOR)),
                 ("garbage", Some("x.y")),
             ] {
                 let (s, body) = call(addr, "GET", &p, token, "");
@@ -195,7 +192,7 @@ fn every_cross_tenant_read_is_refused() {
         }
         let overview = format!("/v1/fleets/{}/weeks/{week}", a.id);
         assert_eq!(call(addr, "GET", &overview, Some(&a.admin), "").0, 200);
-        for token in [b.admin.as_str(), a0_token.as_str(), common::OPERATOR] {
+        for token in [b.admin.as_str(), a0_token.as_str(), crate::common::OPERATOR] {
             assert_eq!(call(addr, "GET", &overview, Some(token), "").0, 404);
         }
         assert_eq!(
@@ -248,7 +245,13 @@ fn bad_report_requests_name_the_field() {
             (r#"{"name":"a\u0000b"}"#, "name"),
             (r#"{"nom":"x"}"#, "body"),
         ] {
-            let (s, r) = call(addr, "POST", "/v1/fleets", Some(common::OPERATOR), body);
+            let (s, r) = call(
+                addr,
+                "POST",
+                "/v1/fleets",
+                Some(crate::common::OPERATOR),
+                body,
+            );
             assert_eq!(s, 400, "{body}");
             assert!(
                 r["message"].as_str().unwrap().starts_with(field),
@@ -267,7 +270,13 @@ fn metrics_count_requests_and_events_without_secrets() {
         let (_, token) = fleet.drivers[0].clone();
         let body = format!(
             r#"{{"events":[{}]}}"#,
-            event_json("m-1", "crash", "severe", common::now_ms() - 1000, 60.0)
+            event_json(
+                "m-1",
+                "crash",
+                "severe",
+                crate::common::now_ms() - 1000,
+                60.0
+            )
         );
         assert_eq!(call(addr, "POST", "/v1/events", Some(&token), &body).0, 200);
         assert_eq!(call(addr, "POST", "/v1/events", Some(&token), &body).0, 200);

@@ -2,11 +2,8 @@
 //! code, covering every route, equal to the committed `docs/openapi.json`
 //! (`UPDATE_SNAPSHOTS=1 cargo test -p safelane-server --test openapi`
 //! rewrites it after an intended change).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{call_raw, engines, start};
+use crate::common::{call_raw, engines, start};
 
 #[test]
 fn the_served_document_covers_every_route_and_matches_the_committed_copy() {

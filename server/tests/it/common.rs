@@ -2,7 +2,6 @@
 //! fresh file) and over PostgreSQL (a fresh database on the server that
 //! `scripts/postgres.sh` starts; `./test.sh` exports its URL in
 //! `SAFELANE_TEST_POSTGRES_URL`). Every test runs on both engines.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,7 +51,6 @@ pub fn engines() -> Vec<Engine> {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
-    pub engine: &'static str,
     _dir: tempfile::TempDir,
 }
 
@@ -127,11 +125,7 @@ pub fn start_with(engine: &Engine, adjust: impl FnOnce(&mut ServerConfig)) -> Se
         });
     });
     rx.recv().expect("server failed to start");
-    Server {
-        addr,
-        engine: engine.name(),
-        _dir: dir,
-    }
+    Server { addr, _dir: dir }
 }
 
 /// One HTTP call; the reply's status and JSON body (Null when not JSON).

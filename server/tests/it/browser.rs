@@ -4,11 +4,8 @@
 //! shows each kind's colour exactly when that kind happened, the trend line
 //! is drawn, no script error, the page's CSP holds. Screenshots are kept
 //! under `target/tmp/` (the docs show one).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{call, engines, last_monday, load_week, provision, start};
+use crate::common::{call, engines, last_monday, load_week, provision, start};
 use safelane_server::{calendar, web};
 use safelane_wire::Kind;
 
@@ -36,7 +33,7 @@ fn the_weekly_report_renders_its_charts_in_chromium() {
     for e in engines() {
         let srv = start(&e, None);
         let addr = srv.addr;
-        let fleet = provision(addr, 3, common::OFFSET_MIN);
+        let fleet = provision(addr, 3, crate::common::OFFSET_MIN);
         let monday = last_monday();
         load_week(addr, &fleet, monday);
         let (driver, token) = fleet.drivers[0].clone();

@@ -1,11 +1,8 @@
 //! Ping ingestion on SQLite and PostgreSQL: coarsened on arrival, bad pings
 //! refused with the field named and nothing stored, export readable by the
 //! crowd-profile builder, retention.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Engine, OPERATOR, call, call_raw, engines, now_ms, provision, start};
+use crate::common::{Engine, OPERATOR, call, call_raw, engines, now_ms, provision, start};
 use safelane_server::store::{PingRow, PingStore};
 use safelane_server::{PgStore, SqliteStore};
 
@@ -164,7 +161,7 @@ fn pings_past_retention_are_deleted() {
                     retention(&SqliteStore::open(&dir.path().join("p.db")).unwrap()).await;
                 }
                 Engine::Postgres(admin) => {
-                    let url = common::fresh_postgres(admin).await;
+                    let url = crate::common::fresh_postgres(admin).await;
                     retention(&PgStore::open(&url, 2).await.unwrap()).await;
                 }
             }
