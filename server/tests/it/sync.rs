@@ -376,3 +376,80 @@ fn tiles_are_served_to_devices_only_by_geohash() {
         assert!(u.fetched >= 1 && u.failed == 0, "{u:?}");
     });
 }
+
+#[test]
+fn a_busy_server_answers_429_with_retry_after_and_stores_nothing_of_that_batch() {
+    each(|e| {
+        // One ingestion request at a time: concurrent batches get 429.
+        let srv = crate::common::start_with(e, |c| c.max_in_flight = 1);
+        let addr = srv.addr;
+        let fleet = provision(addr, 1, 0);
+        let (_, token) = fleet.drivers[0].clone();
+        let now = now_ms();
+        let mut refused = None;
+        for round in 0..20 {
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let token = token.clone();
+                    std::thread::spawn(move || {
+                        let id = format!("busy-{round}-{i}");
+                        let events: Vec<String> = (0..100)
+                            .map(|k| {
+                                event_json(
+                                    &format!("{id}-{k}"),
+                                    "harsh_braking",
+                                    "moderate",
+                                    now - 60_000,
+                                    60.0,
+                                )
+                            })
+                            .collect();
+                        let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+                        let r = HttpTransport::default()
+                            .send(HttpRequest {
+                                method: "POST".into(),
+                                url: format!("http://{addr}/v1/events"),
+                                headers: vec![("authorization".into(), format!("Bearer {token}"))],
+                                body: body.clone().into_bytes(),
+                            })
+                            .unwrap();
+                        (r, body)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (r, body) = h.join().unwrap();
+                assert!(r.status == 200 || r.status == 429, "{}", r.status);
+                if r.status == 429 {
+                    let retry = r
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"));
+                    assert_eq!(retry.map(|(_, v)| v.as_str()), Some("1"));
+                    refused = Some(body);
+                }
+            }
+            if refused.is_some() {
+                break;
+            }
+        }
+        // The refused batch, sent again when the server is idle, is stored now: nothing of it was kept.
+        let body = refused.expect("16 concurrent batches never met a busy server in 20 rounds");
+        let (s, r) = call(addr, "POST", "/v1/events", Some(&token), &body);
+        assert_eq!(s, 200);
+        assert!(
+            r["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["status"] == "stored"),
+            "{r}"
+        );
+        let (_, m) = crate::common::call_raw(addr, "GET", "/metrics", None, "");
+        assert!(
+            String::from_utf8(m)
+                .unwrap()
+                .contains("safelane_throttled_requests_total")
+        );
+    });
+}
