@@ -14,7 +14,7 @@ use crate::auth::{bearer, constant_time_eq, hash, random_token};
 use crate::calendar;
 use crate::error::ApiError;
 use crate::report::{self, DriverInput, DriverReport, FleetOverview};
-use crate::store::{DriverRow, FleetRow, NewBatch, NewEvent, NewTrip, Outcome, Store};
+use crate::store::{DayScope, DriverRow, FleetRow, NewBatch, NewEvent, NewTrip, Outcome, Store};
 use crate::{App, web};
 
 /// Events further in the future than this are refused, ms (phone clocks drift, not by a day).
@@ -583,8 +583,8 @@ pub(crate) async fn build_report<S: Store>(
     let (start_ms, end_ms) = report::period_ms(first, days, fleet.utc_offset_min);
     let s = app.store();
     let (driver_rows, fleet_rows, events) = tokio::try_join!(
-        s.driver_days(driver.id, from, to),
-        s.fleet_days(fleet.id, from, to),
+        s.days(DayScope::Driver, driver.id, from, to),
+        s.days(DayScope::Fleet, fleet.id, from, to),
         s.events(driver.id, start_ms, end_ms),
     )?;
     Ok(report::driver_report(
@@ -600,6 +600,18 @@ pub(crate) async fn build_report<S: Store>(
             events: &events,
         },
     ))
+}
+
+/// A driver's weekly report, with the trend of the 4 weeks before.
+async fn weekly_report<S: Store>(
+    app: &App<S>,
+    headers: &HeaderMap,
+    driver: &str,
+    week: &str,
+) -> Result<DriverReport, ApiError> {
+    let first = week_of(week)?;
+    let (d, f) = report_reader(app, headers, driver).await?;
+    build_report(app, &d, &f, first, 7, 4).await
 }
 
 fn week_of(s: &str) -> Result<i64, ApiError> {
@@ -629,9 +641,7 @@ pub(crate) async fn driver_week<S: Store>(
     Path((driver, week)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let first = week_of(&week)?;
-    let (d, f) = report_reader(&app, &headers, &driver).await?;
-    let r = build_report(&app, &d, &f, first, 7, 4).await?;
+    let r = weekly_report(&app, &headers, &driver, &week).await?;
     Ok(reply(StatusCode::OK, &r))
 }
 
@@ -644,9 +654,7 @@ pub(crate) async fn driver_week_page<S: Store>(
     Path((driver, week)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let first = week_of(&week)?;
-    let (d, f) = report_reader(&app, &headers, &driver).await?;
-    let r = build_report(&app, &d, &f, first, 7, 4).await?;
+    let r = weekly_report(&app, &headers, &driver, &week).await?;
     Ok((
         StatusCode::OK,
         [
@@ -672,8 +680,8 @@ pub(crate) async fn fleet_week<S: Store>(
     let s = app.store();
     let (drivers, driver_rows, fleet_rows) = tokio::try_join!(
         s.drivers(f.id),
-        s.fleet_driver_days(f.id, first - 7, first + 6),
-        s.fleet_days(f.id, first - 7, first + 6),
+        s.days(DayScope::FleetDrivers, f.id, first - 7, first + 6),
+        s.days(DayScope::Fleet, f.id, first - 7, first + 6),
     )?;
     let drivers: Vec<(i64, String)> = drivers.into_iter().map(|d| (d.id, d.name)).collect();
     let o = report::fleet_overview(

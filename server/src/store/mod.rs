@@ -149,6 +149,45 @@ pub struct DayRow {
     pub events: Vec<(String, String, i64)>,
 }
 
+/// Whose roll-up rows [`Store::days`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayScope {
+    /// One driver (key: driver id).
+    Driver,
+    /// Every driver of a fleet (key: fleet id).
+    FleetDrivers,
+    /// The fleet's totals (key: fleet id).
+    Fleet,
+}
+
+impl DayScope {
+    /// The two queries (driving, then events) of a scope, with `$1` (key),
+    /// `$2`, `$3` (days) placeholders and `CAST` rather than `::`: valid SQL
+    /// for both engines (SQLite numbers `$N` parameters in order of appearance).
+    pub(crate) fn queries(self) -> (&'static str, &'static str) {
+        match self {
+            DayScope::Driver => (
+                "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
+                 WHERE driver_id = $1 AND day BETWEEN $2 AND $3",
+                "SELECT driver_id, day, kind, severity, n FROM driver_day_events
+                 WHERE driver_id = $1 AND day BETWEEN $2 AND $3",
+            ),
+            DayScope::FleetDrivers => (
+                "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
+                 WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
+                "SELECT driver_id, day, kind, severity, n FROM driver_day_events
+                 WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
+            ),
+            DayScope::Fleet => (
+                "SELECT CAST(0 AS BIGINT), day, distance_m, duration_s, trips FROM fleet_days
+                 WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
+                "SELECT CAST(0 AS BIGINT), day, kind, severity, n FROM fleet_day_events
+                 WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
+            ),
+        }
+    }
+}
+
 /// A stored event for a report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRecord {
@@ -229,24 +268,12 @@ pub trait Store: PingStore + Clone + Send + Sync + 'static {
         &self,
         batch: NewBatch,
     ) -> impl Future<Output = Result<(Vec<Outcome>, Vec<Outcome>), StoreError>> + Send;
-    /// A driver's roll-up rows for local days `from..=to`.
-    fn driver_days(
+    /// Roll-up rows for local days `from..=to` of a driver, of every driver
+    /// of a fleet, or the fleet's totals (`driver_id` 0).
+    fn days(
         &self,
-        driver_id: i64,
-        from: i64,
-        to: i64,
-    ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send;
-    /// Every driver's roll-up rows in a fleet for `from..=to`.
-    fn fleet_driver_days(
-        &self,
-        fleet_id: i64,
-        from: i64,
-        to: i64,
-    ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send;
-    /// The fleet's totals per day for `from..=to` (`driver_id` 0).
-    fn fleet_days(
-        &self,
-        fleet_id: i64,
+        scope: DayScope,
+        key: i64,
         from: i64,
         to: i64,
     ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send;

@@ -10,8 +10,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES, NewBatch,
-    Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
+    DayRow, DayScope, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES,
+    NewBatch, Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
 };
 
 /// Schema migrations, applied in order at start-up (table `schema_version`).
@@ -441,58 +441,15 @@ impl Store for PgStore {
         Ok((events, trips))
     }
 
-    async fn driver_days(
+    async fn days(
         &self,
-        driver_id: i64,
+        scope: DayScope,
+        key: i64,
         from: i64,
         to: i64,
     ) -> Result<Vec<DayRow>, StoreError> {
-        self.day_rows(
-            "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
-             WHERE driver_id = $1 AND day BETWEEN $2 AND $3",
-            "SELECT driver_id, day, kind, severity, n FROM driver_day_events
-             WHERE driver_id = $1 AND day BETWEEN $2 AND $3",
-            driver_id,
-            from,
-            to,
-        )
-        .await
-    }
-
-    async fn fleet_driver_days(
-        &self,
-        fleet_id: i64,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<DayRow>, StoreError> {
-        self.day_rows(
-            "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
-             WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
-            "SELECT driver_id, day, kind, severity, n FROM driver_day_events
-             WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
-            fleet_id,
-            from,
-            to,
-        )
-        .await
-    }
-
-    async fn fleet_days(
-        &self,
-        fleet_id: i64,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<DayRow>, StoreError> {
-        self.day_rows(
-            "SELECT 0::bigint, day, distance_m, duration_s, trips FROM fleet_days
-             WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
-            "SELECT 0::bigint, day, kind, severity, n FROM fleet_day_events
-             WHERE fleet_id = $1 AND day BETWEEN $2 AND $3",
-            fleet_id,
-            from,
-            to,
-        )
-        .await
+        let (driving, events) = scope.queries();
+        self.day_rows(driving, events, key, from, to).await
     }
 
     async fn events(

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    DayRow, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES, NewBatch,
-    Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
+    DayRow, DayScope, DeviceRow, DriverRow, EventRecord, FleetRow, MAX_EXPORT_PINGS, MAX_INSTANCES,
+    NewBatch, Outcome, PingRow, PingStore, Store, StoreError, merge_days, rollup,
 };
 
 /// Schema migrations, applied in order at start-up (`PRAGMA user_version`).
@@ -401,65 +401,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn driver_days(
+    async fn days(
         &self,
-        driver_id: i64,
+        scope: DayScope,
+        key: i64,
         from: i64,
         to: i64,
     ) -> Result<Vec<DayRow>, StoreError> {
         self.read(move |c| {
-            day_rows(
-                c,
-                "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
-                 WHERE driver_id = ?1 AND day BETWEEN ?2 AND ?3",
-                "SELECT driver_id, day, kind, severity, n FROM driver_day_events
-                 WHERE driver_id = ?1 AND day BETWEEN ?2 AND ?3",
-                driver_id,
-                from,
-                to,
-            )
-        })
-        .await
-    }
-
-    async fn fleet_driver_days(
-        &self,
-        fleet_id: i64,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<DayRow>, StoreError> {
-        self.read(move |c| {
-            day_rows(
-                c,
-                "SELECT driver_id, day, distance_m, duration_s, trips FROM driver_days
-                 WHERE fleet_id = ?1 AND day BETWEEN ?2 AND ?3",
-                "SELECT driver_id, day, kind, severity, n FROM driver_day_events
-                 WHERE fleet_id = ?1 AND day BETWEEN ?2 AND ?3",
-                fleet_id,
-                from,
-                to,
-            )
-        })
-        .await
-    }
-
-    async fn fleet_days(
-        &self,
-        fleet_id: i64,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<DayRow>, StoreError> {
-        self.read(move |c| {
-            day_rows(
-                c,
-                "SELECT 0, day, distance_m, duration_s, trips FROM fleet_days
-                 WHERE fleet_id = ?1 AND day BETWEEN ?2 AND ?3",
-                "SELECT 0, day, kind, severity, n FROM fleet_day_events
-                 WHERE fleet_id = ?1 AND day BETWEEN ?2 AND ?3",
-                fleet_id,
-                from,
-                to,
-            )
+            let (driving, events) = scope.queries();
+            day_rows(c, driving, events, key, from, to)
         })
         .await
     }
