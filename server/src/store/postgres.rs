@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::types::FromSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::{
@@ -112,32 +113,29 @@ impl PgStore {
         );
         let args: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&key, &from, &to];
         let (driving, events) = tokio::try_join!(c.query(&a, &args), c.query(&b, &args))?;
-        let driving = driving
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
-        let events = events
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+        let driving = driving.iter().map(five).collect::<Result<Vec<_>, _>>()?;
+        let events = events.iter().map(five).collect::<Result<Vec<_>, _>>()?;
         Ok(merge_days(driving, events))
     }
+}
+
+/// The first five columns of a row.
+#[allow(clippy::type_complexity)]
+fn five<'a, A, B, C, D, E>(r: &'a Row) -> Result<(A, B, C, D, E), tokio_postgres::Error>
+where
+    A: FromSql<'a>,
+    B: FromSql<'a>,
+    C: FromSql<'a>,
+    D: FromSql<'a>,
+    E: FromSql<'a>,
+{
+    Ok((
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+    ))
 }
 
 fn driver_row(r: &Row) -> Result<DriverRow, tokio_postgres::Error> {

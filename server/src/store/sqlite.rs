@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
@@ -167,6 +168,14 @@ impl SqliteStore {
     }
 }
 
+/// The first five columns of a row.
+#[allow(clippy::type_complexity)]
+fn five<A: FromSql, B: FromSql, C: FromSql, D: FromSql, E: FromSql>(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(A, B, C, D, E)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
 fn day_rows(
     c: &Connection,
     driving_sql: &str,
@@ -177,15 +186,11 @@ fn day_rows(
 ) -> Result<Vec<DayRow>, StoreError> {
     let driving = c
         .prepare_cached(driving_sql)?
-        .query_map(params![key, from, to], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
+        .query_map(params![key, from, to], five)?
         .collect::<Result<Vec<_>, _>>()?;
     let events = c
         .prepare_cached(events_sql)?
-        .query_map(params![key, from, to], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
+        .query_map(params![key, from, to], five)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(merge_days(driving, events))
 }
