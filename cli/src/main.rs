@@ -12,6 +12,7 @@ macro_rules! say {
 mod analyze;
 mod backtest;
 mod cloudpose;
+mod demo;
 mod evaluate;
 mod load;
 mod map;
@@ -199,6 +200,20 @@ enum Command {
         /// Log format on stderr: text or json (RUST_LOG filters, default info).
         #[arg(long, env = "SAFELANE_LOG_FORMAT", default_value = "text")]
         log_format: String,
+    },
+    /// A small fleet's week end to end: simulated trips through the SDK,
+    /// synced to a server on SQLite, weekly reports (web pages, JSON) written
+    /// to a folder.
+    Demo {
+        /// Output folder (replaced).
+        #[arg(long, default_value = "out/demo")]
+        out: PathBuf,
+        /// Drivers in the fleet (one in five rides a motorcycle).
+        #[arg(long, default_value_t = 20)]
+        drivers: usize,
+        /// Days of the week driven, from Monday.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
     },
     /// Load-test the server from this separate process (a child `safelane
     /// serve` on loopback) and measure the raw insert rate of the same engine.
@@ -394,6 +409,7 @@ fn main() -> ExitCode {
             max_in_flight,
             log_format,
         }),
+        Command::Demo { out, drivers, days } => demo::run(&out, drivers, days),
         Command::Load {
             engine,
             postgres_url,

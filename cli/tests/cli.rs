@@ -310,3 +310,51 @@ fn map_profile_from_a_pings_csv_and_its_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn the_demo_drives_syncs_and_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (ok, stdout, stderr) = safelane(&[
+        "demo",
+        "--drivers",
+        "3",
+        "--days",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("trips              6"), "{stdout}");
+    let reports = out.join("reports");
+    let overview: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("fleet.json")).unwrap()).unwrap();
+    let drivers = overview["drivers"].as_array().unwrap();
+    assert_eq!(drivers.len(), 3);
+    // Every phone's events reached the server: the reports count what the SDK alerted.
+    let alerts: u64 = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("real-time alerts"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let reported: u64 = drivers.iter().map(|d| d["events"].as_u64().unwrap()).sum();
+    assert_eq!(reported, alerts);
+    for d in drivers {
+        let id = d["driver_id"].as_i64().unwrap();
+        let page = std::fs::read_to_string(reports.join(format!("driver-{id}.html"))).unwrap();
+        assert!(page.contains("src=\"assets/chart-4.6.1.umd.min.js\""));
+        let r: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(reports.join(format!("driver-{id}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert!(r["totals"]["distance_km"].as_f64().unwrap() > 1.0);
+        assert_eq!(r["totals"]["trips"], 2);
+    }
+    assert!(reports.join("assets/chart-4.6.1.umd.min.js").exists());
+    assert!(
+        std::fs::read_to_string(reports.join("index.html"))
+            .unwrap()
+            .contains("driver-")
+    );
+}
