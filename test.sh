@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -68,3 +68,5 @@ bindings/kotlin-tests.sh
 
 step "Swift bindings: XCTest on Linux (Swift 6 in a Debian 13 chroot)"
 bindings/swift-tests.sh
+
+step "done"
