@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use safelane_sdk::{
-    AlertListener, HttpRequest, HttpTransport, Platform, PlatformGps, PlatformImu, Sdk, SdkConfig,
-    SyncConfig, ThreadSleeper, Transport,
+    AlertListener, HttpRequest, HttpTransport, Platform, Sdk, SdkConfig, SyncConfig, ThreadSleeper,
+    Transport,
 };
 use safelane_server::{App, ServerConfig, SqliteStore, calendar, web};
 use safelane_wire::{Kind, WireEvent};
@@ -125,19 +125,7 @@ fn drive_week(
                 + (hour * 3_600_000.0) as i64
                 + (i as i64 % 7) * 300_000;
             sdk.start_trip(start_ms, trip.imu.first().map_or(0.0, |x| x.t_s))?;
-            let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
-            let gps: Vec<PlatformGps> = trip.gps.iter().map(PlatformGps::android).collect();
-            let mut gi = 0;
-            for batch in imu.chunks(100) {
-                sdk.push_imu(batch)?;
-                let end = batch.last().map_or(0.0, |x| x.timestamp);
-                let from = gi;
-                while gi < gps.len() && gps[gi].timestamp <= end {
-                    gi += 1;
-                }
-                sdk.push_gps(&gps[from..gi])?;
-            }
-            sdk.push_gps(&gps[gi..])?;
+            crate::phone::push_trip(&sdk, &trip)?;
             let s = sdk.stop_trip()?;
             trips += 1;
             secs += trip.duration_s();

@@ -16,6 +16,7 @@ mod demo;
 mod evaluate;
 mod load;
 mod map;
+mod phone;
 mod serve;
 mod speeding;
 mod traffic;

@@ -10,8 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use safelane_sdk::{
-    HttpRequest, HttpResponse, Platform, PlatformGps, PlatformImu, Sdk, SdkConfig, Sleeper,
-    SyncConfig, Transport,
+    HttpRequest, HttpResponse, Platform, Sdk, SdkConfig, Sleeper, SyncConfig, Transport,
 };
 use safelane_wire::{BatchReply, EventBatch, EventStatus, Status};
 
@@ -68,19 +67,7 @@ pub fn run(hours: f64, scenario: Option<&str>) -> anyhow::Result<()> {
         let sdk = Sdk::open(SdkConfig::new(s.vehicle, Platform::Android, None))?;
         let t0 = trip.imu.first().map_or(0.0, |x| x.t_s);
         sdk.start_trip(1_763_800_000_000, t0)?;
-        let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
-        let gps: Vec<PlatformGps> = trip.gps.iter().map(PlatformGps::android).collect();
-        let mut gi = 0;
-        for batch in imu.chunks(100) {
-            sdk.push_imu(batch)?;
-            let end = batch.last().map_or(0.0, |x| x.timestamp);
-            let from = gi;
-            while gi < gps.len() && gps[gi].timestamp <= end {
-                gi += 1;
-            }
-            sdk.push_gps(&gps[from..gi])?;
-        }
-        sdk.push_gps(&gps[gi..])?;
+        crate::phone::push_trip(&sdk, &trip)?;
         let summary = sdk.stop_trip()?;
         events += summary.events.iter().map(|n| u64::from(*n)).sum::<u64>();
         trips += 1;
