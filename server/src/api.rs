@@ -462,8 +462,8 @@ pub(crate) async fn ingest<S: Store>(
     }
     let now = now_ms();
     let off = dev.utc_offset_min;
-    // Checked first; only valid items reach the store. `slots` remembers
-    // where each stored item's outcome goes in the reply.
+    // Checked first; only valid items reach the store. A `None` slot is an
+    // item sent to the store: its outcome fills the slot, in order.
     let mut events: Vec<Option<EventStatus>> = Vec::with_capacity(batch.events.len());
     let mut new = NewBatch {
         driver_id: dev.driver_id,
@@ -508,39 +508,42 @@ pub(crate) async fn ingest<S: Store>(
             }
         }
     }
-    let (ev_ids, tr_ids): (Vec<String>, Vec<String>) = (
-        new.events.iter().map(|e| e.id.clone()).collect(),
-        new.trips.iter().map(|t| t.id.clone()).collect(),
-    );
     let (ev_out, tr_out) = if new.events.is_empty() && new.trips.is_empty() {
         (vec![], vec![])
     } else {
         app.store().ingest(new).await?
     };
-    let to_status = |id: &str, o: Outcome| match o {
-        Outcome::Stored => status(id, Status::Stored, None),
-        Outcome::Duplicate => status(id, Status::Duplicate, None),
-        Outcome::Foreign => status(
-            id,
-            Status::Rejected,
-            Some("id: already used by another device".into()),
-        ),
-    };
-    let fill =
-        |slots: Vec<Option<EventStatus>>, ids: &[String], outs: &[Outcome]| -> Vec<EventStatus> {
-            let mut it = ids.iter().zip(outs);
-            slots
-                .into_iter()
-                .map(|s| {
-                    s.unwrap_or_else(|| {
-                        it.next()
-                            .map_or_else(ApiError::internal_status, |(id, o)| to_status(id, *o))
-                    })
+    let fill = |slots: Vec<Option<EventStatus>>, ids: Vec<&str>, outs: Vec<Outcome>| {
+        let mut outs = outs.into_iter();
+        slots
+            .into_iter()
+            .zip(ids)
+            .map(|(slot, id)| {
+                slot.unwrap_or_else(|| match outs.next() {
+                    Some(Outcome::Stored) => status(id, Status::Stored, None),
+                    Some(Outcome::Duplicate) => status(id, Status::Duplicate, None),
+                    Some(Outcome::Foreign) => status(
+                        id,
+                        Status::Rejected,
+                        Some("id: already used by another device".into()),
+                    ),
+                    // A store that returned fewer outcomes than items: never
+                    // expected, answered as a rejection rather than a panic.
+                    None => status(id, Status::Rejected, Some("internal: not stored".into())),
                 })
-                .collect()
-        };
-    let events = fill(events, &ev_ids, &ev_out);
-    let trips = fill(trips, &tr_ids, &tr_out);
+            })
+            .collect::<Vec<_>>()
+    };
+    let events = fill(
+        events,
+        batch.events.iter().map(|e| e.id.as_str()).collect(),
+        ev_out,
+    );
+    let trips = fill(
+        trips,
+        batch.trips.iter().map(|t| t.id.as_str()).collect(),
+        tr_out,
+    );
     let m = app.metrics();
     for (name, st) in [
         ("stored", Status::Stored),
@@ -558,14 +561,6 @@ pub(crate) async fn ingest<S: Store>(
         "batch ingested"
     );
     Ok(reply(StatusCode::OK, &BatchReply { events, trips }))
-}
-
-impl ApiError {
-    /// A store that returned fewer outcomes than items: never expected, but
-    /// answered as a rejection rather than a panic.
-    fn internal_status() -> EventStatus {
-        status("", Status::Rejected, Some("internal: not stored".into()))
-    }
 }
 
 /// Reads the rows of a driver's report for `days` days from `first` and

@@ -71,7 +71,8 @@ impl Modify for Credentials {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON.
-pub fn json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+/// The document as JSON, generated on first use.
+pub fn json() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
 }

@@ -307,28 +307,30 @@ pub struct DriverInput<'a> {
 /// Builds a driver's report.
 pub fn driver_report(model: &ScoreModel, input: &DriverInput<'_>) -> DriverReport {
     let (first, days) = (input.first_day, input.days);
-    let score_of = |start: i64| -> (Score, Exposure) {
-        let (fleet, _, _) = sum(input.fleet_rows, start, days);
-        let (e, _, _) = sum(input.driver_rows, start, days);
-        (model.score_brief(&e, &model.fleet_rates(&fleet)), e)
+    let point = |start: i64, s: &Score, e: &Exposure| TrendPoint {
+        period: period_label(start, days),
+        score: s.value,
+        confidence: s.confidence,
+        distance_km: e.distance_km,
     };
-    let trend = (1..=input.trend_periods)
-        .rev()
-        .map(|p| first - p * days)
-        .chain(std::iter::once(first))
-        .map(|start| {
-            let (s, e) = score_of(start);
-            TrendPoint {
-                period: period_label(start, days),
-                score: s.value,
-                confidence: s.confidence,
-                distance_km: e.distance_km,
-            }
-        })
-        .collect();
     let (e, dur, trips) = sum(input.driver_rows, first, days);
     let (fleet, _, _) = sum(input.fleet_rows, first, days);
     let score = model.score(&e, &model.fleet_rates(&fleet));
+    // The preceding periods, oldest first, then this one (scored above).
+    let mut trend: Vec<TrendPoint> = (1..=input.trend_periods)
+        .rev()
+        .map(|p| {
+            let start = first - p * days;
+            let (fleet, _, _) = sum(input.fleet_rows, start, days);
+            let (e, _, _) = sum(input.driver_rows, start, days);
+            point(
+                start,
+                &model.score_brief(&e, &model.fleet_rates(&fleet)),
+                &e,
+            )
+        })
+        .collect();
+    trend.push(point(first, &score, &e));
     let days_list = (first..first + days)
         .map(|d| {
             let (e, dur, trips) = sum(input.driver_rows, d, 1);
