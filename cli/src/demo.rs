@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::client::{call, now_ms, provision};
 use anyhow::Context;
 use safelane_sdk::{
-    AlertListener, HttpRequest, HttpTransport, Platform, Sdk, SdkConfig, SyncConfig, ThreadSleeper,
-    Transport,
+    AlertListener, HttpTransport, Platform, Sdk, SdkConfig, SyncConfig, ThreadSleeper,
 };
 use safelane_server::{App, ServerConfig, SqliteStore, calendar, web};
 use safelane_wire::{Kind, WireEvent};
@@ -43,37 +43,6 @@ impl AlertListener for Alerts {
     fn on_event(&self, _: WireEvent) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: &str,
-) -> anyhow::Result<(u16, Vec<u8>)> {
-    let r = HttpTransport::default()
-        .send(HttpRequest {
-            method: method.into(),
-            url: format!("http://{addr}{path}"),
-            headers: vec![("authorization".into(), format!("Bearer {token}"))],
-            body: body.as_bytes().to_vec(),
-        })
-        .map_err(|e| anyhow::anyhow!("{method} {path}: {e}"))?;
-    anyhow::ensure!(
-        r.status < 300,
-        "{method} {path}: HTTP {}: {}",
-        r.status,
-        String::from_utf8_lossy(&r.body)
-    );
-    Ok((r.status, r.body))
-}
-
-fn field(body: &[u8], name: &str) -> anyhow::Result<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_slice(body)?;
-    v.get(name)
-        .cloned()
-        .with_context(|| format!("no `{name}` in the reply"))
 }
 
 struct Driver {
@@ -190,57 +159,34 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     });
 
     // The fleet: one in five drivers rides a motorcycle.
-    let (_, b) = http(
+    let plan: Vec<(String, &'static str)> = (0..drivers)
+        .map(|i| {
+            let (who, scenario) = if i % 5 == 4 {
+                ("Rider", MOTORCYCLES[(i / 5) % 2])
+            } else {
+                ("Driver", CARS[i % 8])
+            };
+            (format!("{who} {} ({scenario})", i + 1), scenario)
+        })
+        .collect();
+    let names: Vec<String> = plan.iter().map(|(n, _)| n.clone()).collect();
+    let fleet = provision(
         addr,
-        "POST",
-        "/v1/fleets",
         &operator,
         r#"{"name":"Demo Deliveries","utc_offset_min":120}"#,
+        &names,
     )?;
-    let fleet = field(&b, "fleet_id")?;
-    let admin = field(&b, "admin_token")?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut fleet_drivers = Vec::new();
-    for i in 0..drivers {
-        let (kind, scenario) = if i % 5 == 4 {
-            ("rider", MOTORCYCLES[(i / 5) % 2])
-        } else {
-            ("driver", CARS[i % 8])
-        };
-        let name = format!(
-            "{} {} ({scenario})",
-            if kind == "rider" { "Rider" } else { "Driver" },
-            i + 1
-        );
-        let (_, b) = http(
-            addr,
-            "POST",
-            &format!("/v1/fleets/{fleet}/drivers"),
-            &admin,
-            &serde_json::json!({ "name": name }).to_string(),
-        )?;
-        let id = field(&b, "driver_id")?.as_i64().unwrap_or_default();
-        let (_, b) = http(
-            addr,
-            "POST",
-            &format!("/v1/fleets/{fleet}/drivers/{id}/devices"),
-            &admin,
-            "",
-        )?;
-        let token = format!(
-            "{}.{}",
-            field(&b, "device_id")?.as_str().unwrap_or_default(),
-            field(&b, "device_secret")?.as_str().unwrap_or_default()
-        );
-        fleet_drivers.push(Driver {
+    let fleet_drivers: Vec<Driver> = plan
+        .into_iter()
+        .zip(fleet.drivers)
+        .map(|((name, scenario), (id, token))| Driver {
             id,
             name,
             scenario,
             token,
-        });
-    }
+        })
+        .collect();
+    let (admin, fleet) = (fleet.admin, fleet.id);
 
     // Last week (Monday to Sunday, the fleet's local time): complete reports.
     let today = calendar::day_of(now_ms(), 120);
@@ -294,7 +240,7 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     let mut by_kind = [0u64; 6];
     let mut scores = Vec::new();
     for d in &fleet_drivers {
-        let (_, json) = http(
+        let json = call(
             addr,
             "GET",
             &format!("/v1/drivers/{}/weeks/{week}", d.id),
@@ -310,7 +256,7 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
             d.name.clone(),
         ));
         std::fs::write(reports.join(format!("driver-{}.json", d.id)), &json)?;
-        let (_, page) = http(
+        let page = call(
             addr,
             "GET",
             &format!("/v1/drivers/{}/weeks/{week}/page", d.id),
@@ -321,7 +267,7 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
         let page = String::from_utf8(page)?.replace("src=\"/assets/", "src=\"assets/");
         std::fs::write(reports.join(format!("driver-{}.html", d.id)), page)?;
     }
-    let (_, overview) = http(
+    let overview = call(
         addr,
         "GET",
         &format!("/v1/fleets/{fleet}/weeks/{week}"),
@@ -386,10 +332,4 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     )?;
     writeln!(o, "reports: {} (open index.html)", reports.display())?;
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -19,44 +19,57 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::client::{now_ms, provision, request};
 use anyhow::{Context, bail};
-use safelane_sdk::{HttpRequest, HttpTransport, Transport};
 use safelane_server::store::{NewBatch, NewEvent, NewTrip};
 use safelane_server::{PgStore, SqliteStore, Store, calendar, hash_secret};
 use safelane_wire::{Kind, WireEvent};
 
 /// `safelane load` settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// `sqlite` or `postgres`.
+    /// Database engine: sqlite or postgres.
+    #[arg(long, default_value = "sqlite")]
     pub engine: String,
-    /// PostgreSQL admin URL (a fresh database is created on it).
+    /// PostgreSQL admin URL (fresh databases are created on it).
+    #[arg(long, env = "SAFELANE_TEST_POSTGRES_URL")]
     pub postgres_url: Option<String>,
     /// Devices posting.
+    #[arg(long, default_value_t = 64)]
     pub devices: usize,
     /// Events per batch.
+    #[arg(long, default_value_t = 100)]
     pub batch: usize,
     /// Seconds per phase.
+    #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
-    /// Paced phase rate, events/s (0: skip).
+    /// Paced phase rate, events/s (0 skips it).
+    #[arg(long, default_value_t = 10_000.0)]
     pub rate: f64,
-    /// Concurrent client threads.
+    /// Client threads.
+    #[arg(long, default_value_t = 16)]
     pub workers: usize,
-    /// Events seeded before the run (0: none).
+    /// Events stored before the run, for report latency at scale (0: none).
+    #[arg(long, default_value_t = 0)]
     pub seed_events: u64,
-    /// Drivers the seeded events belong to.
+    /// Drivers the seeded events belong to (200 per fleet).
+    #[arg(long, default_value_t = 2000)]
     pub seed_drivers: usize,
-    /// Report requests measured (seeded runs).
+    /// Report requests measured in seeded runs.
+    #[arg(long, default_value_t = 1000)]
     pub report_queries: usize,
-    /// Where to write the figures as JSON.
-    pub json: Option<std::path::PathBuf>,
-    /// Folder for the SQLite files.
-    pub dir: Option<std::path::PathBuf>,
+    /// Write the figures as JSON here too.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Folder for the SQLite files (default: the system temp folder).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 const OPERATOR: &str = "load-generator-operator-token-0123456789";
@@ -119,12 +132,6 @@ fn event(mix: &mut Mix, id: String, trip: &str, start_ms: i64) -> WireEvent {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -168,26 +175,6 @@ impl Drop for ServerChild {
     }
 }
 
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Vec<u8>,
-) -> Result<(u16, Vec<u8>), String> {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    if let Some(t) = token {
-        headers.push(("authorization".into(), format!("Bearer {t}")));
-    }
-    let r = HttpTransport::default().send(HttpRequest {
-        method: method.into(),
-        url: format!("http://{addr}{path}"),
-        headers,
-        body,
-    })?;
-    Ok((r.status, r.body))
-}
-
 fn start_server(database: &str) -> anyhow::Result<(ServerChild, SocketAddr)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -217,60 +204,6 @@ fn start_server(database: &str) -> anyhow::Result<(ServerChild, SocketAddr)> {
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("the server did not answer /healthz within 60 s")
-}
-
-fn json_field(body: &[u8], field: &str) -> anyhow::Result<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_slice(body)?;
-    v.get(field)
-        .cloned()
-        .with_context(|| format!("no `{field}` in {v}"))
-}
-
-/// A fleet with `devices` drivers and a device each; their bearer tokens.
-fn provision(addr: SocketAddr, devices: usize) -> anyhow::Result<Vec<String>> {
-    let err = |e: String| anyhow::anyhow!(e);
-    let (s, b) = request(
-        addr,
-        "POST",
-        "/v1/fleets",
-        Some(OPERATOR),
-        br#"{"name":"load"}"#.to_vec(),
-    )
-    .map_err(err)?;
-    anyhow::ensure!(s == 201, "creating a fleet: {s}");
-    let fleet = json_field(&b, "fleet_id")?;
-    let admin = json_field(&b, "admin_token")?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut tokens = Vec::with_capacity(devices);
-    for i in 0..devices {
-        let (_, b) = request(
-            addr,
-            "POST",
-            &format!("/v1/fleets/{fleet}/drivers"),
-            Some(&admin),
-            format!(r#"{{"name":"d{i}"}}"#).into_bytes(),
-        )
-        .map_err(err)?;
-        let driver = json_field(&b, "driver_id")?;
-        let (_, b) = request(
-            addr,
-            "POST",
-            &format!("/v1/fleets/{fleet}/drivers/{driver}/devices"),
-            Some(&admin),
-            vec![],
-        )
-        .map_err(err)?;
-        let id = json_field(&b, "device_id")?;
-        let secret = json_field(&b, "device_secret")?;
-        tokens.push(format!(
-            "{}.{}",
-            id.as_str().unwrap_or_default(),
-            secret.as_str().unwrap_or_default()
-        ));
-    }
-    Ok(tokens)
 }
 
 /// Posts batches from `workers` threads for `seconds`; `rate` > 0 paces them.
@@ -692,7 +625,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         seeded = s;
     }
     let (child, addr) = start_server(&database)?;
-    let tokens = provision(addr, a.devices)?;
+    let names: Vec<String> = (0..a.devices).map(|i| format!("d{i}")).collect();
+    let tokens: Vec<String> = provision(addr, OPERATOR, r#"{"name":"load"}"#, &names)?
+        .drivers
+        .into_iter()
+        .map(|(_, token)| token)
+        .collect();
     eprintln!("server up on {addr}; peak phase, {} s", a.seconds);
     let peak = drive(addr, &tokens, &a, 0.0, "p");
     out["peak"] = serde_json::to_value(&peak)?;

@@ -11,6 +11,7 @@ macro_rules! say {
 
 mod analyze;
 mod backtest;
+mod client;
 mod cloudpose;
 mod demo;
 mod evaluate;
@@ -174,34 +175,7 @@ enum Command {
     },
     /// Run the server the SDK syncs to and fleet managers read (SQLite by
     /// default, PostgreSQL with a postgres:// URL).
-    Serve {
-        /// SQLite database file (created, migrated), or a postgres:// URL.
-        #[arg(
-            long,
-            env = "SAFELANE_DATABASE",
-            default_value = "safelane.db",
-            hide_env_values = true
-        )]
-        database: String,
-        /// Address to listen on.
-        #[arg(long, env = "SAFELANE_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Folder of map tiles served at /v1/tiles/{geohash}.
-        #[arg(long, env = "SAFELANE_TILES")]
-        tiles: Option<PathBuf>,
-        /// Operator token (may create fleets); default: a random one, printed.
-        #[arg(long, env = "SAFELANE_OPERATOR_TOKEN", hide_env_values = true)]
-        operator_token: Option<String>,
-        /// PostgreSQL connections in the pool.
-        #[arg(long, env = "SAFELANE_MAX_CONNECTIONS", default_value_t = 16)]
-        max_connections: usize,
-        /// Ingestion requests handled at once; more get 429 with Retry-After.
-        #[arg(long, env = "SAFELANE_MAX_IN_FLIGHT", default_value_t = 64)]
-        max_in_flight: usize,
-        /// Log format on stderr: text or json (RUST_LOG filters, default info).
-        #[arg(long, env = "SAFELANE_LOG_FORMAT", default_value = "text")]
-        log_format: String,
-    },
+    Serve(serve::Args),
     /// A small fleet's week end to end: simulated trips through the SDK,
     /// synced to a server on SQLite, weekly reports (web pages, JSON) written
     /// to a folder.
@@ -218,44 +192,7 @@ enum Command {
     },
     /// Load-test the server from this separate process (a child `safelane
     /// serve` on loopback) and measure the raw insert rate of the same engine.
-    Load {
-        /// Database engine: sqlite or postgres.
-        #[arg(long, default_value = "sqlite")]
-        engine: String,
-        /// PostgreSQL admin URL (fresh databases are created on it).
-        #[arg(long, env = "SAFELANE_TEST_POSTGRES_URL")]
-        postgres_url: Option<String>,
-        /// Devices posting.
-        #[arg(long, default_value_t = 64)]
-        devices: usize,
-        /// Events per batch.
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 20.0)]
-        seconds: f64,
-        /// Paced phase rate, events/s (0 skips it).
-        #[arg(long, default_value_t = 10_000.0)]
-        rate: f64,
-        /// Client threads.
-        #[arg(long, default_value_t = 16)]
-        workers: usize,
-        /// Events stored before the run, for report latency at scale (0: none).
-        #[arg(long, default_value_t = 0)]
-        seed_events: u64,
-        /// Drivers the seeded events belong to (200 per fleet).
-        #[arg(long, default_value_t = 2000)]
-        seed_drivers: usize,
-        /// Report requests measured in seeded runs.
-        #[arg(long, default_value_t = 1000)]
-        report_queries: usize,
-        /// Write the figures as JSON here too.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Folder for the SQLite files (default: the system temp folder).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
+    Load(load::Args),
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -393,51 +330,9 @@ fn main() -> ExitCode {
             details,
             out,
         } => speeding::run(trips, world, json, details, out.as_deref()),
-        Command::Serve {
-            database,
-            listen,
-            tiles,
-            operator_token,
-            max_connections,
-            max_in_flight,
-            log_format,
-        } => serve::run(serve::Args {
-            database,
-            listen,
-            tiles,
-            operator_token,
-            max_connections,
-            max_in_flight,
-            log_format,
-        }),
+        Command::Serve(a) => serve::run(a),
         Command::Demo { out, drivers, days } => demo::run(&out, drivers, days),
-        Command::Load {
-            engine,
-            postgres_url,
-            devices,
-            batch,
-            seconds,
-            rate,
-            workers,
-            seed_events,
-            seed_drivers,
-            report_queries,
-            json,
-            dir,
-        } => load::run(load::Args {
-            engine,
-            postgres_url,
-            devices,
-            batch,
-            seconds,
-            rate,
-            workers,
-            seed_events,
-            seed_drivers,
-            report_queries,
-            json,
-            dir,
-        }),
+        Command::Load(a) => load::run(a),
         Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {

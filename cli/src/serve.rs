@@ -9,21 +9,33 @@ use std::path::PathBuf;
 use safelane_server::{App, PgStore, ServerConfig, SqliteStore, Store};
 
 /// `safelane serve` settings.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// SQLite file, or a `postgres://` URL.
+    /// SQLite database file (created, migrated), or a postgres:// URL.
+    #[arg(
+        long,
+        env = "SAFELANE_DATABASE",
+        default_value = "safelane.db",
+        hide_env_values = true
+    )]
     pub database: String,
-    /// Listen address.
+    /// Address to listen on.
+    #[arg(long, env = "SAFELANE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Tiles folder.
+    /// Folder of map tiles served at /v1/tiles/{geohash}.
+    #[arg(long, env = "SAFELANE_TILES")]
     pub tiles: Option<PathBuf>,
-    /// Operator token.
+    /// Operator token (may create fleets); default: a random one, printed.
+    #[arg(long, env = "SAFELANE_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
-    /// PostgreSQL connections.
+    /// PostgreSQL connections in the pool.
+    #[arg(long, env = "SAFELANE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: usize,
-    /// Ingestion requests at once before 429.
+    /// Ingestion requests handled at once; more get 429 with Retry-After.
+    #[arg(long, env = "SAFELANE_MAX_IN_FLIGHT", default_value_t = 64)]
     pub max_in_flight: usize,
-    /// `text` or `json`.
+    /// Log format on stderr: text or json (RUST_LOG filters, default info).
+    #[arg(long, env = "SAFELANE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 }
 
