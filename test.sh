@@ -4,7 +4,8 @@
 # JNA (Debian) for the Kotlin bindings, a Debian 13 chroot with Swift for the
 # Swift bindings (about 1 minute and 2.6 GB under target/tools, once), and a
 # PostgreSQL server on 127.0.0.1:54329 for the server's tests (scripts/postgres.sh),
-# Chromium and playwright-core for the report page's browser test (scripts/browser.sh).
+# Chromium and playwright-core for the report page's browser test (scripts/browser.sh),
+# cargo-fuzz for the brief fuzzing runs (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -62,6 +63,10 @@ export SAFELANE_TEST_BROWSER_MODULES
 
 step "tests (the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --locked
+
+step "fuzz: every target briefly (scripts/fuzz.sh: cargo-fuzz, libFuzzer, ASan; ${FUZZ_SECONDS:-15} s each)"
+(cd fuzz && cargo fmt --check)
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz.sh
 
 step "Kotlin bindings: drift check, then tests on the host JVM"
 bindings/kotlin-tests.sh

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use safelane_wire::{BatchReply, ErrorBody, EventBatch, EventStatus, Status, WireEvent, WireTrip};
+use safelane_wire::{BatchReply, ErrorBody, EventBatch, EventStatus, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{bearer, constant_time_eq, hash, random_token};
@@ -16,11 +16,7 @@ use crate::error::ApiError;
 use crate::report::{self, DriverInput, DriverReport, FleetOverview};
 use crate::store::{DayScope, DriverRow, FleetRow, NewBatch, NewEvent, NewTrip, Outcome, Store};
 use crate::{App, web};
-
-/// Events further in the future than this are refused, ms (phone clocks drift, not by a day).
-pub(crate) const MAX_FUTURE_MS: i64 = 24 * 3600 * 1000;
-/// Events before 2020 are refused (a phone clock reset to 1970).
-pub(crate) const MIN_UNIX_MS: i64 = 1_577_836_800_000;
+use safelane_wire::check::{check_event, check_trip};
 
 pub(crate) fn routes<S: Store>() -> Router<App<S>> {
     Router::new()
@@ -339,90 +335,6 @@ pub(crate) async fn report_reader<S: Store>(
     Ok((d, f))
 }
 
-/// An event or trip id: 1-64 characters of `[A-Za-z0-9-]`.
-fn id_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
-/// Why an event is refused: the field and the rule.
-pub(crate) fn check_event(e: &WireEvent, now: i64) -> Option<String> {
-    if !id_ok(&e.id) {
-        return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
-    }
-    if !id_ok(&e.trip_id) {
-        return Some("trip_id: 1-64 characters of [A-Za-z0-9-]".into());
-    }
-    if e.start_unix_ms < MIN_UNIX_MS {
-        return Some("start_unix_ms: before 2020".into());
-    }
-    if e.start_unix_ms > now + MAX_FUTURE_MS {
-        return Some("start_unix_ms: more than 24 h in the future".into());
-    }
-    if e.end_unix_ms < e.start_unix_ms || e.end_unix_ms - e.start_unix_ms > 3_600_000 {
-        return Some("end_unix_ms: before the start or more than 1 h after it".into());
-    }
-    if !matches!(e.severity.as_str(), "moderate" | "severe") {
-        return Some("severity: moderate or severe".into());
-    }
-    if let Some(d) = &e.direction {
-        if !matches!(d.as_str(), "left" | "right") {
-            return Some("direction: left or right".into());
-        }
-    }
-    if !(e.confidence.is_finite() && (0.0..=1.0).contains(&e.confidence)) {
-        return Some("confidence: 0..1".into());
-    }
-    if e.lat.is_some_and(|v| !(v.is_finite() && v.abs() <= 90.0)) {
-        return Some("lat: -90..90".into());
-    }
-    if e.lon.is_some_and(|v| !(v.is_finite() && v.abs() <= 180.0)) {
-        return Some("lon: -180..180".into());
-    }
-    if e.peak_mps2
-        .is_some_and(|v| !(v.is_finite() && (0.0..=400.0).contains(&v)))
-    {
-        return Some("peak_mps2: 0..400".into());
-    }
-    if e.speed_mps
-        .is_some_and(|v| !(v.is_finite() && (0.0..=100.0).contains(&v)))
-    {
-        return Some("speed_mps: 0..100".into());
-    }
-    if let Some(s) = &e.speeding {
-        let ok = |v: f32, max: f32| v.is_finite() && (0.0..=max).contains(&v);
-        if !(ok(s.threshold_kmh, 400.0)
-            && ok(s.max_excess_kmh, 400.0)
-            && ok(s.mean_excess_kmh, 400.0)
-            && ok(s.distance_m, 1_000_000.0))
-        {
-            return Some("speeding: threshold and excess 0..400 km/h, distance 0..1000 km".into());
-        }
-        if !matches!(s.threshold_source.as_str(), "posted" | "zone" | "crowd") {
-            return Some("speeding.threshold_source: posted, zone or crowd".into());
-        }
-    }
-    None
-}
-
-fn check_trip(t: &WireTrip, now: i64) -> Option<String> {
-    if !id_ok(&t.id) {
-        return Some("id: 1-64 characters of [A-Za-z0-9-]".into());
-    }
-    if t.start_unix_ms < MIN_UNIX_MS || t.start_unix_ms > now + MAX_FUTURE_MS {
-        return Some("start_unix_ms: before 2020 or more than 24 h in the future".into());
-    }
-    if t.end_unix_ms < t.start_unix_ms || t.end_unix_ms - t.start_unix_ms > 48 * 3_600_000 {
-        return Some("end_unix_ms: before the start or more than 48 h after it".into());
-    }
-    if !(t.distance_m.is_finite() && (0.0..=5_000_000.0).contains(&t.distance_m)) {
-        return Some("distance_m: 0..5,000 km".into());
-    }
-    if !matches!(t.vehicle.as_str(), "car" | "motorcycle") {
-        return Some("vehicle: car or motorcycle".into());
-    }
-    None
-}
-
 fn status(id: &str, status: Status, error: Option<String>) -> EventStatus {
     EventStatus {
         id: id.to_owned(),
@@ -447,19 +359,7 @@ pub(crate) async fn ingest<S: Store>(
         return Err(ApiError::busy());
     };
     let dev = device(&app, &headers).await?;
-    let batch: EventBatch = json(&body)?;
-    if batch.events.len() > safelane_wire::MAX_BATCH_EVENTS {
-        return Err(ApiError::bad(format!(
-            "events: at most {} per batch",
-            safelane_wire::MAX_BATCH_EVENTS
-        )));
-    }
-    if batch.trips.len() > safelane_wire::MAX_BATCH_EVENTS {
-        return Err(ApiError::bad(format!(
-            "trips: at most {} per batch",
-            safelane_wire::MAX_BATCH_EVENTS
-        )));
-    }
+    let batch = safelane_wire::check::decode_event_batch(&body).map_err(ApiError::bad)?;
     let now = now_ms();
     let off = dev.utc_offset_min;
     // Checked first; only valid items reach the store. A `None` slot is an

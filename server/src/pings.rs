@@ -20,35 +20,11 @@ use safelane_wire::{ErrorBody, PingBatch, WirePing};
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::api::{MAX_FUTURE_MS, MIN_UNIX_MS, device, json, now_ms, operator};
+use crate::api::{device, now_ms, operator};
 use crate::calendar;
 use crate::error::ApiError;
 use crate::store::{PingRow, PingStore, Store};
-
-/// Why a ping is refused: the field and the rule.
-fn check(p: &WirePing, now: i64) -> Option<&'static str> {
-    if p.t_unix_ms < MIN_UNIX_MS || p.t_unix_ms > now + MAX_FUTURE_MS {
-        return Some("t_unix_ms: from 2020 to 24 h ahead");
-    }
-    if !(p.lat.is_finite() && p.lat.abs() <= 90.0) {
-        return Some("lat: -90..90");
-    }
-    if !(p.lon.is_finite() && p.lon.abs() <= 180.0) {
-        return Some("lon: -180..180");
-    }
-    if !(p.speed_mps.is_finite() && (0.0..=100.0).contains(&p.speed_mps)) {
-        return Some("speed_mps: 0..100");
-    }
-    if !(p.accuracy_m.is_finite() && (0.0..=1000.0).contains(&p.accuracy_m)) {
-        return Some("accuracy_m: 0..1000");
-    }
-    if p.bearing_deg
-        .is_some_and(|b| !(b.is_finite() && (0.0..=360.0).contains(&b)))
-    {
-        return Some("bearing_deg: 0..360");
-    }
-    None
-}
+use safelane_wire::check::{check_ping as check, decode_ping_batch};
 
 /// The weekly pseudonym of a driver: 16 hex characters.
 pub(crate) fn pseudonym(salt: &str, driver_id: i64, t_unix_ms: i64) -> String {
@@ -89,13 +65,7 @@ pub(crate) async fn ingest_pings<S: Store>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dev = device(&app, &headers).await?;
-    let batch: PingBatch = json(&body)?;
-    if batch.pings.len() > safelane_wire::MAX_BATCH_PINGS {
-        return Err(ApiError::bad(format!(
-            "pings: at most {} per body",
-            safelane_wire::MAX_BATCH_PINGS
-        )));
-    }
+    let batch = decode_ping_batch(&body).map_err(ApiError::bad)?;
     let now = now_ms();
     for (i, p) in batch.pings.iter().enumerate() {
         if let Some(e) = check(p, now) {

@@ -17,7 +17,7 @@
 //! Every error names the file and the line.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use safelane_core::{Direction, EventKind, GpsFix, ImuSample};
@@ -190,17 +190,25 @@ impl Trip {
     }
 }
 
-struct Rows {
+struct Rows<'a> {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn Read + 'a>>,
 }
 
-impl Rows {
-    fn open(dir: &Path, name: &str, header: &'static str) -> Result<Option<Self>, TripError> {
+/// Where a trip's files come from: the directory, or memory.
+type Open<'a> = dyn Fn(&str) -> Result<Option<Box<dyn Read + 'a>>, std::io::Error> + 'a;
+
+impl<'a> Rows<'a> {
+    fn open(
+        dir: &Path,
+        files: &Open<'a>,
+        name: &str,
+        header: &'static str,
+    ) -> Result<Option<Self>, TripError> {
         let path = dir.join(name);
-        let file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let file = match files(name) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(None),
             Err(source) => return Err(TripError::Io { path, source }),
         };
         let mut reader = csv::ReaderBuilder::new()
@@ -227,8 +235,13 @@ impl Rows {
         Ok(Some(Self { path, reader }))
     }
 
-    fn required(dir: &Path, name: &str, header: &'static str) -> Result<Self, TripError> {
-        Self::open(dir, name, header)?.ok_or_else(|| TripError::Missing {
+    fn required(
+        dir: &Path,
+        files: &Open<'a>,
+        name: &str,
+        header: &'static str,
+    ) -> Result<Self, TripError> {
+        Self::open(dir, files, name, header)?.ok_or_else(|| TripError::Missing {
             path: dir.join(name),
         })
     }
@@ -318,8 +331,32 @@ fn parse_kind_direction(c: &Cells<'_>) -> Result<(EventKind, Option<Direction>),
 
 /// Reads a trip directory.
 pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
+    let open = |name: &str| -> Result<Option<Box<dyn Read>>, std::io::Error> {
+        match File::open(dir.join(name)) {
+            Ok(f) => Ok(Some(Box::new(f))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    read_with(dir, &open)
+}
+
+/// Reads a trip from files held in memory (`(file name, content)`, e.g. an
+/// uploaded archive's entries), with the same rules and errors as
+/// [`read_trip`]; errors name `dir` joined with the file.
+pub fn parse_trip(dir: &Path, files: &[(&str, &[u8])]) -> Result<Trip, TripError> {
+    let open = |name: &str| -> Result<Option<Box<dyn Read + '_>>, std::io::Error> {
+        Ok(files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| Box::new(*bytes) as Box<dyn Read>))
+    };
+    read_with(dir, &open)
+}
+
+fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
     let mut trip = Trip::default();
-    Rows::required(dir, "imu.csv", IMU_HEADER)?.each(7, |c| {
+    Rows::required(dir, files, "imu.csv", IMU_HEADER)?.each(7, |c| {
         let gyro = [
             c.opt_f32(4, "gx")?,
             c.opt_f32(5, "gy")?,
@@ -337,7 +374,7 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         });
         Ok(())
     })?;
-    Rows::required(dir, "gps.csv", GPS_HEADER)?.each(6, |c| {
+    Rows::required(dir, files, "gps.csv", GPS_HEADER)?.each(6, |c| {
         trip.gps.push(GpsFix {
             t_s: c.f64(0, "t_s")?,
             lat_deg: c.f64(1, "lat")?,
@@ -348,7 +385,7 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         });
         Ok(())
     })?;
-    if let Some(rows) = Rows::open(dir, "truth.csv", TRUTH_HEADER)? {
+    if let Some(rows) = Rows::open(dir, files, "truth.csv", TRUTH_HEADER)? {
         let mut v = Vec::new();
         rows.each(4, |c| {
             let (kind, direction) = parse_kind_direction(c)?;
@@ -362,7 +399,12 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         })?;
         trip.truth = Some(v);
     }
-    if let Some(rows) = Rows::open(dir, "truth_orientation.csv", TRUTH_ORIENTATION_HEADER)? {
+    if let Some(rows) = Rows::open(
+        dir,
+        files,
+        "truth_orientation.csv",
+        TRUTH_ORIENTATION_HEADER,
+    )? {
         let mut v = Vec::new();
         rows.each(5, |c| {
             let mounted = match c.text(4) {
@@ -381,7 +423,7 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         })?;
         trip.truth_orientation = Some(v);
     }
-    if let Some(rows) = Rows::open(dir, "manoeuvres.csv", MANOEUVRES_HEADER)? {
+    if let Some(rows) = Rows::open(dir, files, "manoeuvres.csv", MANOEUVRES_HEADER)? {
         let mut v = Vec::new();
         rows.each(6, |c| {
             let (kind, direction) = parse_kind_direction(c)?;
@@ -402,7 +444,7 @@ pub fn read_trip(dir: &Path) -> Result<Trip, TripError> {
         })?;
         trip.manoeuvres = Some(v);
     }
-    if let Some(rows) = Rows::open(dir, "meta.csv", META_HEADER)? {
+    if let Some(rows) = Rows::open(dir, files, "meta.csv", META_HEADER)? {
         let mut meta = None;
         rows.each(3, |c| {
             let seed = c.text(1);
@@ -621,6 +663,28 @@ mod tests {
         write_trip(dir.path(), &trip).unwrap();
         let back = read_trip(dir.path()).unwrap();
         assert_eq!(back, trip);
+    }
+
+    #[test]
+    fn files_in_memory_read_as_the_directory_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let trip = sample_trip();
+        write_trip(dir.path(), &trip).unwrap();
+        let mut files = vec![];
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let e = e.unwrap();
+            files.push((
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            ));
+        }
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+        assert_eq!(parse_trip(Path::new("upload"), &refs).unwrap(), trip);
+        let only_imu: Vec<_> = refs.into_iter().filter(|(n, _)| *n == "imu.csv").collect();
+        let e = parse_trip(Path::new("upload"), &only_imu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("upload/gps.csv"), "{e}");
     }
 
     #[test]

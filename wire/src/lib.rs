@@ -17,6 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
+
 /// Wire version in the URL path.
 pub const API_VERSION: &str = "v1";
 /// Most pings in one `POST /v1/pings` body.
