@@ -109,6 +109,10 @@ pub struct Config {
     pub auto_trips: bool,
     /// Local time = UTC + this many minutes.
     pub utc_offset_min: i32,
+    /// Cap on the outbox file, bytes; 0 (the default): only the disk's size.
+    /// Last, so that positional constructors written before it still compile.
+    #[uniffi(default = 0)]
+    pub outbox_max_bytes: u64,
 }
 
 /// One IMU sample in the platform's convention.
@@ -399,6 +403,7 @@ impl Safelane {
             config.outbox_path.map(Into::into),
         );
         cfg.outbox_max_events = config.outbox_max_events;
+        cfg.outbox_max_bytes = config.outbox_max_bytes;
         cfg.utc_offset_min = config.utc_offset_min;
         cfg.auto_trip = config.auto_trips.then(sdk::AutoTripConfig::default);
         Ok(Arc::new(Self {

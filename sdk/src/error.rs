@@ -58,6 +58,19 @@ impl SdkError {
 
 impl From<rusqlite::Error> for SdkError {
     fn from(e: rusqlite::Error) -> Self {
-        SdkError::storage("database", e)
+        use rusqlite::ErrorCode as C;
+        let what = match e.sqlite_error_code() {
+            Some(C::DiskFull) => {
+                "outbox database full (the disk, or outbox_max_bytes); stored events are kept"
+            }
+            Some(C::DatabaseCorrupt | C::NotADatabase) => {
+                "outbox database corrupt; the file is kept, move it aside to start afresh"
+            }
+            Some(C::ReadOnly | C::CannotOpen | C::PermissionDenied) => {
+                "outbox database not writable (permissions or path)"
+            }
+            _ => "outbox database",
+        };
+        SdkError::storage(what, e)
     }
 }

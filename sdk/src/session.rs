@@ -70,6 +70,9 @@ pub struct SdkConfig {
     pub outbox_path: Option<std::path::PathBuf>,
     /// Most events waiting in the outbox (see `outbox` for the bound's rule). Default 100,000.
     pub outbox_max_events: u64,
+    /// Cap on the outbox file, bytes (0, the default: only the disk's size).
+    /// When full, the oldest non-crash events make room (see `outbox`).
+    pub outbox_max_bytes: u64,
     /// Automatic trips; `None`: the app starts and stops trips.
     pub auto_trip: Option<AutoTripConfig>,
     /// Local time = UTC + this many minutes (crowd speed thresholds are per local hour of week).
@@ -88,6 +91,7 @@ impl SdkConfig {
             platform,
             outbox_path,
             outbox_max_events: 100_000,
+            outbox_max_bytes: 0,
             auto_trip: None,
             utc_offset_min: 0,
         }
@@ -270,10 +274,11 @@ impl Sdk {
         if cfg.utc_offset_min.abs() > 14 * 60 {
             return Err(SdkError::arg("utc_offset_min: must be within +-14 h"));
         }
-        let outbox = match &cfg.outbox_path {
+        let mut outbox = match &cfg.outbox_path {
             Some(p) => Outbox::open(p, cfg.outbox_max_events)?,
             None => Outbox::in_memory(cfg.outbox_max_events)?,
         };
+        outbox.set_max_bytes(cfg.outbox_max_bytes)?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 cfg,

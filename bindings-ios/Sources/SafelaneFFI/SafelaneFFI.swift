@@ -1668,6 +1668,11 @@ public struct Config: Equatable, Hashable {
      * Local time = UTC + this many minutes.
      */
     public var utcOffsetMin: Int32
+    /**
+     * Cap on the outbox file, bytes; 0 (the default): only the disk's size.
+     * Last, so that positional constructors written before it still compile.
+     */
+    public var outboxMaxBytes: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1689,13 +1694,18 @@ public struct Config: Equatable, Hashable {
          */autoTrips: Bool, 
         /**
          * Local time = UTC + this many minutes.
-         */utcOffsetMin: Int32) {
+         */utcOffsetMin: Int32, 
+        /**
+         * Cap on the outbox file, bytes; 0 (the default): only the disk's size.
+         * Last, so that positional constructors written before it still compile.
+         */outboxMaxBytes: UInt64 = UInt64(0)) {
         self.vehicle = vehicle
         self.platform = platform
         self.outboxPath = outboxPath
         self.outboxMaxEvents = outboxMaxEvents
         self.autoTrips = autoTrips
         self.utcOffsetMin = utcOffsetMin
+        self.outboxMaxBytes = outboxMaxBytes
     }
 
     
@@ -1719,7 +1729,8 @@ public struct FfiConverterTypeConfig: FfiConverterRustBuffer {
                 outboxPath: FfiConverterOptionString.read(from: &buf), 
                 outboxMaxEvents: FfiConverterUInt64.read(from: &buf), 
                 autoTrips: FfiConverterBool.read(from: &buf), 
-                utcOffsetMin: FfiConverterInt32.read(from: &buf)
+                utcOffsetMin: FfiConverterInt32.read(from: &buf), 
+                outboxMaxBytes: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -1730,6 +1741,7 @@ public struct FfiConverterTypeConfig: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.outboxMaxEvents, into: &buf)
         FfiConverterBool.write(value.autoTrips, into: &buf)
         FfiConverterInt32.write(value.utcOffsetMin, into: &buf)
+        FfiConverterUInt64.write(value.outboxMaxBytes, into: &buf)
     }
 }
 

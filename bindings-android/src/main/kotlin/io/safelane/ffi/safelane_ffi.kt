@@ -2839,6 +2839,12 @@ data class Config (
      * Local time = UTC + this many minutes.
      */
     var `utcOffsetMin`: kotlin.Int
+    , 
+    /**
+     * Cap on the outbox file, bytes; 0 (the default): only the disk's size.
+     * Last, so that positional constructors written before it still compile.
+     */
+    var `outboxMaxBytes`: kotlin.ULong = 0uL 
     
 ){
     
@@ -2861,6 +2867,7 @@ public object FfiConverterTypeConfig: FfiConverterRustBuffer<Config> {
             FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterInt.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -2870,7 +2877,8 @@ public object FfiConverterTypeConfig: FfiConverterRustBuffer<Config> {
             FfiConverterOptionalString.allocationSize(value.`outboxPath`) +
             FfiConverterULong.allocationSize(value.`outboxMaxEvents`) +
             FfiConverterBoolean.allocationSize(value.`autoTrips`) +
-            FfiConverterInt.allocationSize(value.`utcOffsetMin`)
+            FfiConverterInt.allocationSize(value.`utcOffsetMin`) +
+            FfiConverterULong.allocationSize(value.`outboxMaxBytes`)
     )
 
     override fun write(value: Config, buf: ByteBuffer) {
@@ -2880,6 +2888,7 @@ public object FfiConverterTypeConfig: FfiConverterRustBuffer<Config> {
             FfiConverterULong.write(value.`outboxMaxEvents`, buf)
             FfiConverterBoolean.write(value.`autoTrips`, buf)
             FfiConverterInt.write(value.`utcOffsetMin`, buf)
+            FfiConverterULong.write(value.`outboxMaxBytes`, buf)
     }
 }
 
