@@ -64,6 +64,9 @@ export SAFELANE_TEST_BROWSER_MODULES
 step "tests (the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --locked
 
+step "sync under faults, real processes: 100,000 events, lossy proxy, server and phones killed (safelane faults)"
+cargo run -q --locked -p safelane-cli -- faults --out target/faults
+
 step "fuzz: every target briefly (scripts/fuzz.sh: cargo-fuzz, libFuzzer, ASan; ${FUZZ_SECONDS:-15} s each)"
 (cd fuzz && cargo fmt --check)
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz.sh

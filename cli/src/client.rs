@@ -2,6 +2,8 @@
 //! over loopback, through the SDK's std transport.
 
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use safelane_sdk::{HttpRequest, HttpTransport, Transport};
@@ -113,4 +115,66 @@ pub fn provision(
         drivers.push((driver, token));
     }
     Ok(Fleet { id, admin, drivers })
+}
+
+/// `safelane serve` in a child process, killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct ServerChild(pub Child);
+
+impl ServerChild {
+    /// Kills the server at once (SIGKILL: no shutdown, no final checkpoint).
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `safelane serve --database DATABASE` on `addr` (`None`: a free
+/// loopback port) and waits for `/healthz`; its stderr goes to `stderr`.
+/// A port just freed by a killed server may take a moment: binding is
+/// retried for up to 60 s.
+pub fn start_server(
+    database: &str,
+    addr: Option<SocketAddr>,
+    operator: &str,
+    stderr: Stdio,
+) -> anyhow::Result<(ServerChild, SocketAddr)> {
+    let addr = match addr {
+        Some(a) => a,
+        None => std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+    };
+    let child = Command::new(std::env::current_exe()?)
+        .args([
+            "serve",
+            "--database",
+            database,
+            "--listen",
+            &addr.to_string(),
+            "--max-in-flight",
+            "512",
+        ])
+        .env("SAFELANE_OPERATOR_TOKEN", operator)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .context("starting `safelane serve`")?;
+    let mut child = ServerChild(child);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if let Ok((200, _)) = request(addr, "GET", "/healthz", None, vec![]) {
+            return Ok((child, addr));
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            anyhow::bail!("`safelane serve` on {addr} exited at start: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    anyhow::bail!("the server did not answer /healthz within 60 s")
 }

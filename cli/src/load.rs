@@ -20,12 +20,12 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::{now_ms, provision, request};
+use crate::client::{now_ms, provision, request, start_server};
 use anyhow::{Context, bail};
 use safelane_server::store::{NewBatch, NewEvent, NewTrip};
 use safelane_server::{PgStore, SqliteStore, Store, calendar, hash_secret};
@@ -165,45 +165,6 @@ struct Phase {
     errors: u64,
     throttled: u64,
     latency: Latency,
-}
-
-struct ServerChild(Child);
-impl Drop for ServerChild {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(database: &str) -> anyhow::Result<(ServerChild, SocketAddr)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let child = Command::new(std::env::current_exe()?)
-        .args([
-            "serve",
-            "--database",
-            database,
-            "--listen",
-            &addr.to_string(),
-            "--max-in-flight",
-            "512",
-        ])
-        .env("SAFELANE_OPERATOR_TOKEN", OPERATOR)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting `safelane serve`")?;
-    let child = ServerChild(child);
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if let Ok((200, _)) = request(addr, "GET", "/healthz", None, vec![]) {
-            return Ok((child, addr));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("the server did not answer /healthz within 60 s")
 }
 
 /// Posts batches from `workers` threads for `seconds`; `rate` > 0 paces them.
@@ -624,7 +585,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         out["seed"] = serde_json::json!({ "events": a.seed_events, "drivers": a.seed_drivers, "events_per_s": rate });
         seeded = s;
     }
-    let (child, addr) = start_server(&database)?;
+    let (child, addr) = start_server(&database, None, OPERATOR, Stdio::null())?;
     let names: Vec<String> = (0..a.devices).map(|i| format!("d{i}")).collect();
     let tokens: Vec<String> = provision(addr, OPERATOR, r#"{"name":"load"}"#, &names)?
         .drivers

@@ -15,6 +15,7 @@ mod client;
 mod cloudpose;
 mod demo;
 mod evaluate;
+mod faults;
 mod load;
 mod map;
 mod phone;
@@ -193,6 +194,13 @@ enum Command {
     /// Load-test the server from this separate process (a child `safelane
     /// serve` on loopback) and measure the raw insert rate of the same engine.
     Load(load::Args),
+    /// Sync under faults with real processes: a lossy proxy, the server and
+    /// the phones killed (SIGKILL) and restarted; checks that nothing is lost
+    /// or stored twice and that the reports equal a fault-free run's.
+    Faults(faults::Args),
+    /// Sync one phone's outbox database to a server until it is empty, as the
+    /// app does (the phone process `safelane faults` kills and restarts).
+    SyncOutbox(faults::SyncArgs),
     /// Speed-threshold map tiles: build them from map data, add crowd profiles.
     Map {
         #[command(subcommand)]
@@ -333,6 +341,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Demo { out, drivers, days } => demo::run(&out, drivers, days),
         Command::Load(a) => load::run(a),
+        Command::Faults(a) => faults::run(&a),
+        Command::SyncOutbox(a) => faults::sync_outbox(&a),
         Command::SdkTraffic { hours, scenario } => traffic::run(hours, scenario.as_deref()),
         Command::Map { command } => match command {
             MapCommand::Build {
