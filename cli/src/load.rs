@@ -70,6 +70,15 @@ pub struct Args {
     /// Folder for the SQLite files (default: the system temp folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Soak: seconds of sustained paced load after the peak phase (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub soak_seconds: f64,
+    /// Soak rate, events/s (0: half the peak this run measured).
+    #[arg(long, default_value_t = 0.0)]
+    pub soak_rate: f64,
+    /// Soak output folder: soak.csv, soak.svg, soak.json.
+    #[arg(long, default_value = "out/soak")]
+    pub soak_out: PathBuf,
 }
 
 const OPERATOR: &str = "load-generator-operator-token-0123456789";
@@ -167,8 +176,29 @@ struct Phase {
     latency: Latency,
 }
 
+/// One request of a phase: when it finished (s from the phase's start),
+/// its latency from the scheduled time (ms), and whether it was stored.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    done_s: f64,
+    latency_ms: f64,
+    ok: bool,
+}
+
 /// Posts batches from `workers` threads for `seconds`; `rate` > 0 paces them.
 fn drive(addr: SocketAddr, tokens: &[String], a: &Args, rate: f64, tag: &str) -> Phase {
+    drive_for(addr, tokens, a, rate, tag, a.seconds).0
+}
+
+/// As [`drive`], for `seconds`, also returning every request's sample.
+fn drive_for(
+    addr: SocketAddr,
+    tokens: &[String],
+    a: &Args,
+    rate: f64,
+    tag: &str,
+    seconds: f64,
+) -> (Phase, Vec<Sample>) {
     let stop = Arc::new(AtomicBool::new(false));
     let (ok_events, errors, throttled) = (
         Arc::new(AtomicU64::new(0)),
@@ -221,18 +251,25 @@ fn drive(addr: SocketAddr, tokens: &[String], a: &Args, rate: f64, tag: &str) ->
                     } else {
                         Instant::now()
                     };
-                    match request(addr, "POST", "/v1/events", Some(token), body) {
+                    let ok = match request(addr, "POST", "/v1/events", Some(token), body) {
                         Ok((200, _)) => {
                             ok_events.fetch_add(batch as u64, Ordering::Relaxed);
+                            true
                         }
                         Ok((429, _)) => {
                             throttled.fetch_add(1, Ordering::Relaxed);
+                            false
                         }
                         _ => {
                             errors.fetch_add(1, Ordering::Relaxed);
+                            false
                         }
-                    }
-                    lat.push(scheduled.elapsed().as_secs_f64() * 1000.0);
+                    };
+                    lat.push(Sample {
+                        done_s: t0.elapsed().as_secs_f64(),
+                        latency_ms: scheduled.elapsed().as_secs_f64() * 1000.0,
+                        ok,
+                    });
                     if let Some(i) = interval {
                         next += i;
                     }
@@ -242,19 +279,79 @@ fn drive(addr: SocketAddr, tokens: &[String], a: &Args, rate: f64, tag: &str) ->
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_secs_f64(a.seconds));
+    std::thread::sleep(Duration::from_secs_f64(seconds));
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
     for h in handles {
         all.extend(h.join().unwrap_or_default());
     }
     let secs = t0.elapsed().as_secs_f64();
-    Phase {
+    let phase = Phase {
         events_per_s: ok_events.load(Ordering::Relaxed) as f64 / secs,
         errors: errors.load(Ordering::Relaxed),
         throttled: throttled.load(Ordering::Relaxed),
-        latency: latency(all),
-    }
+        latency: latency(all.iter().map(|s| s.latency_ms).collect()),
+    };
+    (phase, all)
+}
+
+/// The soak phase: `rate` events/s for `--soak-seconds`, 10 s windows,
+/// server memory from /proc; CSV, SVG and JSON into `--soak-out`.
+fn soak(
+    child: &crate::client::ServerChild,
+    addr: SocketAddr,
+    tokens: &[String],
+    a: &Args,
+    rate: f64,
+) -> anyhow::Result<serde_json::Value> {
+    eprintln!("soak phase at {rate:.0} events/s, {} s", a.soak_seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = crate::soak::sample_rss(child.0.id(), stop.clone());
+    let (phase, samples) = drive_for(addr, tokens, a, rate, "s", a.soak_seconds);
+    stop.store(true, Ordering::Relaxed);
+    let rss = sampler.join().unwrap_or_default();
+    let tuples: Vec<(f64, f64, bool)> = samples
+        .iter()
+        .map(|s| (s.done_s, s.latency_ms, s.ok))
+        .collect();
+    let w = crate::soak::windows(&tuples, &rss, a.batch, a.soak_seconds, 10.0);
+    // Memory: the median of the second minute against the last minute's.
+    let median = |from: f64, to: f64| {
+        let mut v: Vec<u64> = rss
+            .iter()
+            .filter(|r| r.0 >= from && r.0 < to)
+            .map(|r| r.1)
+            .collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).map_or(f64::NAN, |k| *k as f64 / 1024.0)
+    };
+    let (early, late) = (
+        median(60.0, 120.0),
+        median(a.soak_seconds - 60.0, a.soak_seconds),
+    );
+    let worst_p99 = w.iter().map(|x| x.p99_ms).fold(0.0f64, f64::max);
+    let title = format!(
+        "safelane serve ({}), {rate:.0} events/s for {:.0} s: latency per 10 s window and server memory",
+        a.engine, a.soak_seconds
+    );
+    crate::soak::write(&a.soak_out, &w, &title)?;
+    let v = serde_json::json!({
+        "rate": rate, "seconds": a.soak_seconds, "result": phase,
+        "worst_window_p99_ms": worst_p99,
+        "rss_mib_second_minute": early, "rss_mib_last_minute": late,
+        "windows": w,
+    });
+    std::fs::write(a.soak_out.join("soak.json"), serde_json::to_vec_pretty(&v)?)?;
+    eprintln!(
+        "soak: {:.0} events/s stored, p50 {:.1} ms, p99 {:.1} ms (worst 10 s window {worst_p99:.1} ms), {} errors, {} 429s; server RSS {early:.1} MiB in minute 2, {late:.1} MiB in the last minute; {}",
+        phase.events_per_s,
+        phase.latency.p50_ms,
+        phase.latency.p99_ms,
+        phase.errors,
+        phase.throttled,
+        a.soak_out.join("soak.svg").display()
+    );
+    Ok(v)
 }
 
 /// The rows the raw insert writes: what the server stores per event.
@@ -599,6 +696,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("paced phase at {} events/s, {} s", a.rate, a.seconds);
         let paced = drive(addr, &tokens, &a, a.rate, "r");
         out["paced"] = serde_json::json!({ "target_events_per_s": a.rate, "result": paced });
+    }
+    if a.soak_seconds > 0.0 {
+        let rate = if a.soak_rate > 0.0 {
+            a.soak_rate
+        } else {
+            peak.events_per_s / 2.0
+        };
+        out["soak"] = soak(&child, addr, &tokens, &a, rate)?;
     }
     if !seeded.is_empty() {
         eprintln!("report phase, {} queries", a.report_queries);

@@ -20,6 +20,7 @@ mod load;
 mod map;
 mod phone;
 mod serve;
+mod soak;
 mod speeding;
 mod traffic;
 
