@@ -419,7 +419,9 @@ pub struct OrientationEstimator {
     quiet_blocks: u32,
     init_candidate: Option<Vec3>,
     /// A calm block waiting for the GPS fix that covers it.
-    pending_quiet: Option<Vec3>,
+    /// A calm block waiting for the GPS fix that covers it: (mean specific
+    /// force, block end time).
+    pending_quiet: Option<(Vec3, f64)>,
     // Heading evidence (phone axes), forgotten exponentially.
     m_long: Sym3,
     n_long: f32,
@@ -446,6 +448,8 @@ pub struct OrientationEstimator {
     /// current block's growth since that fix.
     gps_carry: IntervalStats,
     block_at_fix: IntervalStats,
+    /// IMU time minus fix time when the last fix arrived, s.
+    fix_lag_s: f32,
     gps_steady: bool,
     last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
@@ -499,6 +503,7 @@ impl OrientationEstimator {
             gps_len: 0,
             gps_carry: IntervalStats::default(),
             block_at_fix: IntervalStats::default(),
+            fix_lag_s: 0.0,
             gps_steady: false,
             last_speed_mps: 0.0,
             last_gps_t_s: None,
@@ -720,8 +725,9 @@ impl OrientationEstimator {
 
         if calm_imu {
             if gps_recent {
-                // Decided when the GPS fix covering this block arrives.
-                self.pending_quiet = Some(mean_f);
+                // Decided when the GPS fix covering this block arrives (a
+                // fix timed at or after its end; fixes arrive late).
+                self.pending_quiet = Some((mean_f, t_s));
             } else {
                 self.consider_quiet(mean_f);
             }
@@ -849,13 +855,24 @@ impl OrientationEstimator {
 
     /// Consumes one accepted GPS fix; `block` is the statistics block in
     /// progress (its samples since the last fix belong to this interval).
+    /// `lag_s`: how far the IMU stream was ahead of the fix when it arrived
+    /// (a phone delivers fixes late, and batches samples): the gyroscope's
+    /// interval between two fixes is shifted by the change in lag, which is
+    /// taken out before its yaw is compared with the bearing change.
     pub fn on_gps(
         &mut self,
         t_s: f64,
         speed_mps: Option<f32>,
         bearing_deg: Option<f32>,
         block: &BlockStats,
+        lag_s: f32,
     ) {
+        let lag_s = if lag_s.is_finite() {
+            lag_s.clamp(0.0, 3.0)
+        } else {
+            0.0
+        };
+        let dlag_s = lag_s - core::mem::replace(&mut self.fix_lag_s, lag_s);
         let interval =
             core::mem::take(&mut self.gps_carry).plus(&block.sums.since(&self.block_at_fix));
         self.block_at_fix = block.sums;
@@ -911,10 +928,16 @@ impl OrientationEstimator {
         self.last_gps_accel_mps2 = accel2.abs().max(accel.abs()) + lateral.map_or(0.0, f32::abs);
         self.gps_steady = accel2.abs() < self.cfg.quiet_max_gps_accel_mps2
             && lateral.is_none_or(|l| l.abs() < self.cfg.quiet_max_gps_lateral_mps2);
-        if let Some(pending) = self.pending_quiet.take() {
-            if self.gps_steady {
-                self.consider_quiet(pending);
+        match self.pending_quiet {
+            // An older fix (delivered late) says nothing of the block.
+            Some((_, end_s)) if t_s < end_s - 0.05 => {}
+            Some((pending, _)) => {
+                self.pending_quiet = None;
+                if self.gps_steady {
+                    self.consider_quiet(pending);
+                }
             }
+            None => {}
         }
 
         if !self.tilt_known() || interval.n < 3 {
@@ -924,7 +947,10 @@ impl OrientationEstimator {
         // Gyroscope yaw against GPS bearing: a mismatch is the phone turning in
         // the vehicle. Bearing is clockwise, yaw counter-clockwise.
         if let (Some(lat), true) = (lateral, interval.n_gyro * 2 >= interval.n) {
-            let gyro_yaw = dot(interval.rot, self.up);
+            // The gyroscope's interval runs from the previous fix's arrival
+            // to this one's: `dlag_s` longer than the fixes' own.
+            let w_up = interval.mean_w().map_or(0.0, |w| dot(w, self.up));
+            let gyro_yaw = dot(interval.rot, self.up) - w_up * dlag_s;
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
             // Summed over a few intervals: a hand turns a phone over seconds.
             self.yaw_mismatch = 0.7 * self.yaw_mismatch + (gyro_yaw - bearing_yaw);
@@ -1092,7 +1118,13 @@ mod tests {
             est.end_block(&block, s as f64 + 1.0);
             if with_gps {
                 // The block just ended and was carried into the interval.
-                est.on_gps(s as f64 + 1.0, Some(v), Some(90.0), &BlockStats::default());
+                est.on_gps(
+                    s as f64 + 1.0,
+                    Some(v),
+                    Some(90.0),
+                    &BlockStats::default(),
+                    0.0,
+                );
             }
         }
         est

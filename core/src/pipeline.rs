@@ -386,8 +386,9 @@ impl Pipeline {
         let speed = fix
             .speed_mps
             .filter(|_| fix.accuracy_m.is_none_or(|a| a <= 25.0));
+        let lag_s = self.last_imu_t_s.map_or(0.0, |t| (t - fix.t_s) as f32);
         self.orientation
-            .on_gps(fix.t_s, speed, fix.bearing_deg, &self.block);
+            .on_gps(fix.t_s, speed, fix.bearing_deg, &self.block, lag_s);
         self.detector
             .on_gps(fix.t_s, fix.lat_deg, fix.lon_deg, speed, fix.bearing_deg);
         Ok(())
