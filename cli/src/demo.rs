@@ -11,11 +11,18 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::client::{call, now_ms, provision};
 use anyhow::Context;
+use safelane_fixtures::eval::KindScore;
+use safelane_fixtures::route::{RoadGraph, RouteStyle, simulate_route};
+use safelane_fixtures::vehicle::Rnd;
+use safelane_map::sources::read_osm_pbf;
+use safelane_map::store::write_tile_dir;
+use safelane_map::tiles::{BuildOptions, build_tiles, split_roads};
 use safelane_sdk::{
     AlertListener, HttpTransport, Platform, Sdk, SdkConfig, SyncConfig, ThreadSleeper,
 };
@@ -37,12 +44,91 @@ const MOTORCYCLES: [&str; 2] = ["moto-handlebar", "moto-pocket"];
 /// Longest simulated trip, s (keeps the demo under a minute).
 const MAX_TRIP_S: f64 = 600.0;
 
+/// The phone app's alert listener: counts the alerts and keeps the current
+/// trip's, to score them against the simulator's truth.
 #[derive(Default)]
-struct Alerts(AtomicU64);
+struct Alerts {
+    count: AtomicU64,
+    trip: Mutex<Vec<WireEvent>>,
+}
 impl AlertListener for Alerts {
-    fn on_event(&self, _: WireEvent) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    fn on_event(&self, e: WireEvent) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.trip.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
+}
+
+/// What one phone's week came to.
+#[derive(Default)]
+struct Week {
+    trips: u64,
+    secs: f64,
+    km: f64,
+    alerts: u64,
+    /// Alerts against the truth, per harsh kind (`EventKind::ALL` order).
+    harsh: Vec<KindScore>,
+    /// Speeding alerts against the truth.
+    speeding: KindScore,
+}
+
+/// Scores one trip's alerts: harsh kinds with the backtest's matching, and
+/// speeding one to one by overlap (within 1 s). `t_of` turns Unix ms into
+/// trip seconds.
+fn score_trip(
+    alerts: &[WireEvent],
+    truth: &[safelane_trip::TruthEvent],
+    speeding: &[(f64, f64)],
+    t_of: impl Fn(i64) -> f64,
+    week: &mut Week,
+) {
+    let harsh: Vec<safelane_core::Event> = alerts
+        .iter()
+        .filter_map(|e| {
+            let kind = safelane_core::EventKind::parse(e.kind.as_str())?;
+            let (start_s, end_s) = (t_of(e.start_unix_ms), t_of(e.end_unix_ms));
+            Some(safelane_core::Event {
+                kind,
+                direction: e
+                    .direction
+                    .as_deref()
+                    .and_then(safelane_core::Direction::parse),
+                start_s,
+                end_s,
+                peak_mps2: e.peak_mps2.unwrap_or(0.0),
+                severity: safelane_core::Severity::Moderate,
+                confidence: e.confidence,
+                speed_at_start_mps: e.speed_mps,
+                position_at_peak: None,
+                decided_s: end_s,
+                late: false,
+            })
+        })
+        .collect();
+    let per_kind = safelane_fixtures::eval::score(&harsh, truth, 1.0);
+    week.harsh.resize(per_kind.len(), KindScore::default());
+    for (w, k) in week.harsh.iter_mut().zip(&per_kind) {
+        w.add(k);
+    }
+    let found: Vec<(f64, f64)> = alerts
+        .iter()
+        .filter(|e| e.kind == Kind::Speeding)
+        .map(|e| (t_of(e.start_unix_ms), t_of(e.end_unix_ms)))
+        .collect();
+    let mut used = vec![false; speeding.len()];
+    for f in &found {
+        let hit = speeding
+            .iter()
+            .enumerate()
+            .find(|(j, t)| !used[*j] && f.1.min(t.1) - f.0.max(t.0) >= -1.0);
+        match hit {
+            Some((j, _)) => {
+                used[j] = true;
+                week.speeding.true_positives += 1;
+            }
+            None => week.speeding.false_positives += 1,
+        }
+    }
+    week.speeding.false_negatives += used.iter().filter(|u| !**u).count() as u32;
 }
 
 struct Driver {
@@ -52,26 +138,48 @@ struct Driver {
     token: String,
 }
 
-/// One phone's week: trips through the SDK, then sync. Returns (trips, s, km, alerts).
-fn drive_week(
-    d: &Driver,
-    i: usize,
+/// What every phone's week shares.
+struct Fleet<'a> {
+    /// First day driven (days since 1970, local).
     monday: i64,
     days: i64,
+    /// The server.
     addr: SocketAddr,
-    phones: &Path,
-    bar: &indicatif::ProgressBar,
-) -> anyhow::Result<(u64, f64, f64, u64)> {
+    /// Folder of the phones' outbox databases.
+    phones: &'a Path,
+    graph: &'a RoadGraph,
+    bar: &'a indicatif::ProgressBar,
+}
+
+/// One phone's week: trips through the SDK, then sync.
+fn drive_week(d: &Driver, i: usize, f: &Fleet<'_>) -> anyhow::Result<Week> {
+    let Fleet {
+        monday,
+        days,
+        addr,
+        phones,
+        graph,
+        bar,
+    } = *f;
     let mut sc = safelane_fixtures::scenario::by_name(d.scenario).context("scenario")?;
     sc.duration_s = sc.duration_s.min(MAX_TRIP_S);
-    // Driving style: the share of trips driven like the scenario's own plan
-    // (dense with harsh manoeuvres, as the detection tests need); the rest
-    // are calm trips of the same vehicle (the "calm" plan).
-    let mut calm = safelane_fixtures::scenario::by_name("calm").context("scenario calm")?;
-    calm.duration_s = calm.duration_s.min(MAX_TRIP_S);
-    calm.vehicle = sc.vehicle;
-    calm.phone = sc.phone.clone();
-    let harsh_share = [0.01, 0.04, 0.12][i % 3];
+    // Driving style: careful, average or aggressive (how often over the
+    // limit, how many harsh manoeuvres per km), on the scenario's vehicle
+    // and phone mount.
+    let style = [
+        RouteStyle {
+            speeding_share: 0.02,
+            harsh_per_km: 0.005,
+        },
+        RouteStyle {
+            speeding_share: 0.08,
+            harsh_per_km: 0.02,
+        },
+        RouteStyle {
+            speeding_share: 0.25,
+            harsh_per_km: 0.08,
+        },
+    ][i % 3];
     let mut cfg = SdkConfig::new(
         sc.vehicle,
         Platform::Android,
@@ -81,33 +189,52 @@ fn drive_week(
     let sdk = Sdk::open(cfg)?;
     let alerts = Arc::new(Alerts::default());
     sdk.set_listener(Some(alerts.clone()))?;
-    let (mut trips, mut secs, mut km) = (0, 0.0, 0.0);
+    let (device, secret) = d.token.split_once('.').context("token")?;
+    let sync = SyncConfig::new(&format!("http://{addr}"), device, secret);
+    let mut week = Week::default();
     for day in monday..monday + days {
         for (k, hour) in [7.5, 17.0].into_iter().enumerate() {
             let seed = (i as u64) * 1000 + (day - monday) as u64 * 10 + k as u64;
-            // A fixed per-trip draw, so reruns give the same week.
-            let draw =
-                (seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / (1u64 << 24) as f64;
-            let plan = if draw < harsh_share { &sc } else { &calm };
-            let trip = safelane_fixtures::simulate(plan, seed);
+            let mut rnd = Rnd::new(seed);
+            let length_m = rnd.uniform(2500.0, 6000.0);
+            let route = graph
+                .random_route(&mut rnd, length_m)
+                .context("no route on the map")?;
+            let driven = simulate_route(&sc, &route, style, seed).context("route too short")?;
+            let trip = &driven.trip;
             let start_ms = calendar::day_start_ms(day, 120)
                 + (hour * 3_600_000.0) as i64
                 + (i as i64 % 7) * 300_000;
+            // The phone fetches the speed-limit tiles around it (cached in
+            // its outbox database; the server serves them).
+            if let Some(f) = trip.gps.first() {
+                sdk.update_tiles(
+                    &HttpTransport::default(),
+                    &sync,
+                    f.lat_deg,
+                    f.lon_deg,
+                    now_ms(),
+                )?;
+            }
             sdk.start_trip(start_ms, trip.imu.first().map_or(0.0, |x| x.t_s))?;
-            crate::phone::push_trip(&sdk, &trip)?;
+            crate::phone::push_trip(&sdk, trip)?;
             let s = sdk.stop_trip()?;
-            trips += 1;
-            secs += trip.duration_s();
-            km += s.distance_m / 1000.0;
+            let got = std::mem::take(&mut *alerts.trip.lock().unwrap_or_else(|p| p.into_inner()));
+            let t0_s = trip.imu.first().map_or(0.0, |x| x.t_s);
+            score_trip(
+                &got,
+                trip.truth.as_deref().unwrap_or_default(),
+                &driven.speeding,
+                |ms| (ms - start_ms) as f64 / 1000.0 + t0_s,
+                &mut week,
+            );
+            week.trips += 1;
+            week.secs += trip.duration_s();
+            week.km += s.distance_m / 1000.0;
             bar.inc(1);
         }
     }
-    let (device, secret) = d.token.split_once('.').context("token")?;
-    let r = sdk.sync(
-        &HttpTransport::default(),
-        &SyncConfig::new(&format!("http://{addr}"), device, secret),
-        &mut ThreadSleeper,
-    )?;
+    let r = sdk.sync(&HttpTransport::default(), &sync, &mut ThreadSleeper)?;
     anyhow::ensure!(
         r.rejected == 0,
         "{}: the server refused {} events",
@@ -119,7 +246,27 @@ fn drive_week(
         "{}: events left unsynced",
         d.name
     );
-    Ok((trips, secs, km, alerts.0.load(Ordering::Relaxed)))
+    week.alerts = alerts.count.load(Ordering::Relaxed);
+    Ok(week)
+}
+
+/// The OpenStreetMap extract of central Helsinki (`data/osm/`, ODbL).
+const HELSINKI_PBF: &[u8] = include_bytes!("../../data/osm/helsinki.osm.pbf");
+
+/// Writes the map and its tiles under `out` (`map/`, `tiles/`) and returns
+/// the road graph.
+fn prepare_map(out: &Path) -> anyhow::Result<RoadGraph> {
+    let pbf = out.join("map").join("helsinki.osm.pbf");
+    std::fs::create_dir_all(out.join("map"))?;
+    std::fs::write(&pbf, HELSINKI_PBF)?;
+    let (roads, _) = read_osm_pbf(&pbf)?;
+    let opts = BuildOptions {
+        data_version: safelane_core::tile::crc32(HELSINKI_PBF),
+        ..BuildOptions::default()
+    };
+    let tiles = build_tiles(&split_roads(&roads, opts.max_segment_m)?, &opts)?;
+    write_tile_dir(&out.join("tiles"), &tiles, crate::map::OSM_ATTRIBUTION)?;
+    Ok(RoadGraph::new(&roads))
 }
 
 /// Runs the demo; reports go to `out`.
@@ -134,12 +281,16 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     std::fs::create_dir_all(&phones)?;
     std::fs::create_dir_all(reports.join("assets"))?;
 
+    // The map: central Helsinki from OpenStreetMap (built into the binary):
+    // the road graph trips are driven on, and the speed-limit tiles the
+    // server serves to the phones.
+    let graph = prepare_map(out)?;
+
     // The server, on an embedded SQLite file, on loopback.
     let operator = format!("demo-operator-{}", std::process::id()).repeat(2);
-    let app = App::new(
-        SqliteStore::open(&out.join("server.db"))?,
-        ServerConfig::new(operator.clone()),
-    )?;
+    let mut server_cfg = ServerConfig::new(operator.clone());
+    server_cfg.tiles_dir = Some(out.join("tiles"));
+    let app = App::new(SqliteStore::open(&out.join("server.db"))?, server_cfg)?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
@@ -199,16 +350,24 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let results: Vec<anyhow::Result<(u64, f64, f64, u64)>> = std::thread::scope(|s| {
+    let shared = Fleet {
+        monday,
+        days,
+        addr,
+        phones: &phones,
+        graph: &graph,
+        bar: &bar,
+    };
+    let results: Vec<anyhow::Result<Week>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|w| {
-                let (fleet_drivers, phones, bar) = (&fleet_drivers, &phones, &bar);
+                let (fleet_drivers, shared) = (&fleet_drivers, &shared);
                 s.spawn(move || {
                     fleet_drivers
                         .iter()
                         .enumerate()
                         .filter(|(i, _)| i % 2 == w)
-                        .map(|(i, d)| drive_week(d, i, monday, days, addr, phones, bar))
+                        .map(|(i, d)| drive_week(d, i, shared))
                         .collect::<Vec<_>>()
                 })
             })
@@ -220,12 +379,18 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let (mut trips, mut secs, mut km, mut alerts) = (0, 0.0, 0.0, 0);
+    let mut harsh = vec![KindScore::default(); safelane_core::EventKind::ALL.len()];
+    let mut speeding = KindScore::default();
     for r in results {
-        let (t, s, k, a) = r?;
-        trips += t;
-        secs += s;
-        km += k;
-        alerts += a;
+        let w = r?;
+        trips += w.trips;
+        secs += w.secs;
+        km += w.km;
+        alerts += w.alerts;
+        for (a, b) in harsh.iter_mut().zip(&w.harsh) {
+            a.add(b);
+        }
+        speeding.add(&w.speeding);
     }
 
     // Reports: JSON and pages per driver, the fleet overview, an index.
@@ -307,8 +472,36 @@ pub fn run(out: &Path, drivers: usize, days: i64) -> anyhow::Result<()> {
     writeln!(o, "  trips              {trips}")?;
     writeln!(o, "  hours driven       {:.1}", secs / 3600.0)?;
     writeln!(o, "  km driven          {km:.0}")?;
+    writeln!(
+        o,
+        "  {:<18} {:>6} {:>6} {:>9} {:>7}   (alerts matched to the simulator's truth)",
+        "events", "stored", "truth", "precision", "recall"
+    )?;
+    let ratio = |v: Option<f64>| v.map_or("-".to_owned(), |x| format!("{x:.3}"));
     for (k, kind) in Kind::ALL.iter().enumerate() {
-        writeln!(o, "  {:<18} {}", kind.as_str(), by_kind[k])?;
+        let score = if *kind == Kind::Speeding {
+            Some(&speeding)
+        } else {
+            safelane_core::EventKind::parse(kind.as_str())
+                .and_then(|e| safelane_core::EventKind::ALL.iter().position(|x| *x == e))
+                .and_then(|i| harsh.get(i))
+        };
+        let (truth, p, r) = score.map_or((0, None, None), |s| {
+            (
+                s.true_positives + s.false_negatives,
+                s.precision(),
+                s.recall(),
+            )
+        });
+        writeln!(
+            o,
+            "  {:<18} {:>6} {:>6} {:>9} {:>7}",
+            kind.as_str(),
+            by_kind[k],
+            truth,
+            ratio(p),
+            ratio(r)
+        )?;
     }
     writeln!(
         o,

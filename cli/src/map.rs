@@ -21,7 +21,7 @@ pub enum MapSource<'a> {
     GeoJson(&'a Path),
 }
 
-const OSM_ATTRIBUTION: &str = "Contains OpenStreetMap data, (c) OpenStreetMap contributors, \
+pub(crate) const OSM_ATTRIBUTION: &str = "Contains OpenStreetMap data, (c) OpenStreetMap contributors, \
 available under the Open Database License (ODbL) 1.0: https://www.openstreetmap.org/copyright\n";
 
 /// Builds tiles and prints the build report.
