@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use safelane_core::{DetectionConfig, EventKind, PipelineConfig, Suppression, VehicleProfile};
-use safelane_fixtures::eval::{KindScore, detect_events, percentile, score};
+use safelane_fixtures::eval::{KindScore, detect_events, detect_events_batched, percentile, score};
 use safelane_fixtures::{scenario, simulate};
 use safelane_trip::Trip;
 
@@ -126,6 +126,7 @@ pub fn run(
     default_vehicle: VehicleProfile,
     as_json: bool,
     details: bool,
+    batched: bool,
 ) -> anyhow::Result<()> {
     let overrides = load_overrides(config)?;
     // Work list: either trip directories or (scenario, seed) pairs.
@@ -179,7 +180,12 @@ pub fn run(
         };
         let mut cfg = PipelineConfig::for_vehicle(vehicle);
         cfg.detection = detection_config(vehicle, overrides.as_ref())?;
-        let (events, p) = detect_events(&trip, cfg).context("pipeline configuration")?;
+        let (events, p) = if batched {
+            detect_events_batched(&trip, cfg, 100)
+        } else {
+            detect_events(&trip, cfg)
+        }
+        .context("pipeline configuration")?;
         let truth = trip.truth.clone().unwrap_or_default();
         any_truth |= trip.truth.is_some();
         let kinds = score(&events, &truth, 1.0);

@@ -135,6 +135,11 @@ enum Command {
         /// Also list every missed event and false alarm (trip, kind, times).
         #[arg(long)]
         details: bool,
+        /// Push samples as the SDK does (IMU in batches of 100, then the GPS
+        /// fixes timed within them, each up to a batch late) instead of
+        /// interleaved in time.
+        #[arg(long)]
+        batched: bool,
     },
     /// Write the fixed simulator suite (every scenario, seeds 1..n) as trip directories.
     Suite {
@@ -399,6 +404,7 @@ fn main() -> ExitCode {
             vehicle,
             json,
             details,
+            batched,
         } => {
             if !(hours.is_finite() && (0.01..=1000.0).contains(&hours)) {
                 Err(anyhow::anyhow!("--hours must be in [0.01, 1000]"))
@@ -407,7 +413,14 @@ fn main() -> ExitCode {
                     (true, _) | (false, None) => backtest::Source::Suite { hours },
                     (false, Some(d)) => backtest::Source::Dir(d),
                 };
-                backtest::run(source, config.as_deref(), vehicle.into(), json, details)
+                backtest::run(
+                    source,
+                    config.as_deref(),
+                    vehicle.into(),
+                    json,
+                    details,
+                    batched,
+                )
             }
         }
         Command::Suite { out, hours } => {

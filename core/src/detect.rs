@@ -33,6 +33,11 @@ use crate::queue::EventQueue;
 /// How many events wait to be pulled before the oldest is dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 8;
 const GPS_RING: usize = 8;
+/// Entries of the integrals' history (12 s at [`HIST_STEP_S`]: a fix may
+/// arrive that late when a 10 Hz phone delivers batches of 100 samples).
+const HIST_LEN: usize = 48;
+/// Spacing of the history's entries, s (values between are interpolated).
+const HIST_STEP_S: f64 = 0.25;
 /// Gyroscope yaw and GPS course change across a longitudinal candidate that
 /// disagree by more than this mean the phone was turned in the vehicle, deg.
 const PHONE_YAW_MISMATCH_DEG: f32 = 12.0;
@@ -495,6 +500,15 @@ pub struct Detector {
     gps_len: usize,
     v_int: f64,
     heading_int: f64,
+    /// `(t_s, v_int, heading_int)` every [`HIST_STEP_S`] over the last
+    /// [`HIST_LEN`] steps, oldest overwritten: a fix that arrives late (a
+    /// phone batches its samples) is paired with the integrals at its own
+    /// time, not at its arrival.
+    hist: [(f64, f64, f64); HIST_LEN],
+    hist_next: usize,
+    hist_len: usize,
+    /// Time of the latest sample, s.
+    now_s: f64,
     /// Cumulative rotation about the vehicle's x and y axes, rad (signed, so
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
@@ -529,6 +543,10 @@ impl Detector {
             gps_len: 0,
             v_int: 0.0,
             heading_int: 0.0,
+            hist: [(0.0, 0.0, 0.0); HIST_LEN],
+            hist_next: 0,
+            hist_len: 0,
+            now_s: f64::NEG_INFINITY,
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
             last_freefall_t_s: f64::NEG_INFINITY,
@@ -693,14 +711,15 @@ impl Detector {
         speed_mps: Option<f32>,
         bearing_deg: Option<f32>,
     ) {
+        let (v_int, heading_int) = self.integrals_at(t_s);
         let p = GpsPoint {
             t_s,
             speed_mps,
             bearing_deg,
             lat_deg,
             lon_deg,
-            v_int: self.v_int,
-            heading_int: self.heading_int,
+            v_int,
+            heading_int,
         };
         // Lateral acceleration from GPS (bearing rate x speed), for motorcycles
         // without gyroscope; positive to the left.
@@ -724,14 +743,48 @@ impl Detector {
         }
     }
 
+    /// Integrates the heading and keeps the history of the integrals.
+    fn record_history(&mut self, t: f64, yaw_rps: Option<f32>, dt: f32) {
+        if let Some(w) = yaw_rps {
+            self.heading_int += f64::from(w * dt);
+        }
+        self.now_s = t;
+        let last = (self.hist_next + HIST_LEN - 1) % HIST_LEN;
+        if self.hist_len == 0 || t - self.hist[last].0 >= HIST_STEP_S {
+            self.hist[self.hist_next] = (t, self.v_int, self.heading_int);
+            self.hist_next = (self.hist_next + 1) % HIST_LEN;
+            self.hist_len = (self.hist_len + 1).min(HIST_LEN);
+        }
+    }
+
+    /// Integrated speed and heading at `t_s`: now's for a fix that is not
+    /// late, else interpolated in the history (its oldest entry for a fix
+    /// older than the history).
+    fn integrals_at(&self, t_s: f64) -> (f64, f64) {
+        let mut newer = (self.now_s, self.v_int, self.heading_int);
+        if self.hist_len == 0 || t_s >= self.now_s {
+            return (self.v_int, self.heading_int);
+        }
+        for k in 1..=self.hist_len {
+            let e = self.hist[(self.hist_next + HIST_LEN - k) % HIST_LEN];
+            if e.0 <= t_s {
+                let span = newer.0 - e.0;
+                let f = if span > 0.0 { (t_s - e.0) / span } else { 0.0 };
+                return (e.1 + f * (newer.1 - e.1), e.2 + f * (newer.2 - e.2));
+            }
+            newer = e;
+        }
+        (newer.1, newer.2)
+    }
+
     /// Consumes one vehicle-frame sample.
     pub fn on_sample(&mut self, inp: &DetectorInput) {
         let t = inp.t_s;
         let dt = inp.dt_s;
         let [ax, ay, _] = inp.accel_mps2;
         self.v_int += f64::from(ax * dt);
+        self.record_history(t, inp.gyro_rps.map(|w| w[2]), dt);
         if let Some(w) = inp.gyro_rps {
-            self.heading_int += f64::from(w[2] * dt);
             // One-pole smoothing, tau 0.25 s (dt / tau, fine for dt << tau).
             let k = (4.0 * dt).min(1.0);
             self.yaw_smooth_rps += k * (w[2] - self.yaw_smooth_rps);
@@ -1380,6 +1433,34 @@ fn wrap_deg(d: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::math::IDENTITY;
+
+    #[test]
+    fn a_late_fix_is_paired_with_the_speed_at_its_own_time() {
+        let mut d = Detector::new(DetectionConfig::car());
+        // Braking at 4 m/s^2 for 3 s at 100 Hz: integrated speed -4 m/s per s.
+        for i in 1..=300 {
+            d.on_sample(&DetectorInput {
+                t_s: f64::from(i) * 0.01,
+                dt_s: 0.01,
+                accel_mps2: [-4.0, 0.0, 0.0],
+                gyro_rps: Some([0.0, 0.0, 0.5]),
+                specific_force_max_sq: 96.0,
+                freefall_s: 0.0,
+                gravity_mps2: 9.81,
+                orientation_known: true,
+                tilt_known: true,
+                rotation: IDENTITY,
+                orientation_confidence: 1.0,
+            });
+        }
+        // A fix timed 1.0 s arriving at 3.0 s: the values at 1.0 s, not now's.
+        let (v, h) = d.integrals_at(1.0);
+        assert!((v - -4.0).abs() < 0.05 && (h - 0.5).abs() < 0.01, "{v} {h}");
+        let (v_now, _) = d.integrals_at(3.0);
+        assert!((v_now - -12.0).abs() < 0.05, "{v_now}");
+        // Older than the 12 s history: its oldest entry.
+        assert!((d.integrals_at(-20.0).0 - -0.04).abs() < 0.05);
+    }
 
     const FS: f64 = 100.0;
 

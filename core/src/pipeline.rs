@@ -143,7 +143,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 4376 bytes on x86_64 (docs/results.md); it never allocates.
+/// 5568 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
