@@ -19,6 +19,7 @@ use crate::client::{call, now_ms, provision};
 use anyhow::Context;
 use safelane_fixtures::eval::KindScore;
 use safelane_fixtures::route::{RoadGraph, RouteStyle, simulate_route};
+use safelane_fixtures::speeding::Interval;
 use safelane_fixtures::vehicle::Rnd;
 use safelane_map::sources::read_osm_pbf;
 use safelane_map::store::write_tile_dir;
@@ -77,7 +78,7 @@ struct Week {
 fn score_trip(
     alerts: &[WireEvent],
     truth: &[safelane_trip::TruthEvent],
-    speeding: &[(f64, f64)],
+    speeding: &[Interval],
     t_of: impl Fn(i64) -> f64,
     week: &mut Week,
 ) {
@@ -119,7 +120,7 @@ fn score_trip(
         let hit = speeding
             .iter()
             .enumerate()
-            .find(|(j, t)| !used[*j] && f.1.min(t.1) - f.0.max(t.0) >= -1.0);
+            .find(|(j, t)| !used[*j] && f.1.min(t.end_s) - f.0.max(t.start_s) >= -1.0);
         match hit {
             Some((j, _)) => {
                 used[j] = true;
