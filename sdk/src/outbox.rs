@@ -176,29 +176,29 @@ impl Outbox {
         if events.is_empty() {
             return Ok(());
         }
-        match self.insert_events(events) {
+        let bodies = events
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SdkError::storage("encoding an event", e))?;
+        match self.insert_events(events, &bodies) {
             Err(e) if is_full(&e) => {
-                let room = events.len().max(16) as i64;
                 let tx = self.conn.transaction()?;
-                let dropped = tx.execute(
-                    "DELETE FROM events WHERE seq IN (
-                        SELECT seq FROM events WHERE crash = 0 ORDER BY seq LIMIT ?1)",
-                    params![room],
-                )? as u64;
-                bump(&tx, "dropped_events", dropped)?;
+                drop_oldest(&tx, events.len().max(16) as u64)?;
                 tx.commit()?;
-                self.insert_events(events).map_err(SdkError::from)
+                self.insert_events(events, &bodies).map_err(SdkError::from)
             }
             other => other.map_err(SdkError::from),
         }
     }
 
-    fn insert_events(&mut self, events: &[WireEvent]) -> Result<(), rusqlite::Error> {
+    fn insert_events(
+        &mut self,
+        events: &[WireEvent],
+        bodies: &[String],
+    ) -> Result<(), rusqlite::Error> {
         let tx = self.conn.transaction()?;
-        for e in events {
-            // Encoding owned strings and numbers cannot fail; a failure
-            // would surface as an empty body the server rejects by field.
-            let body = serde_json::to_string(e).unwrap_or_default();
+        for (e, body) in events.iter().zip(bodies) {
             tx.execute(
                 "INSERT OR IGNORE INTO events (id, trip_id, kind, crash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![e.id, e.trip_id, e.kind.as_str(), e.kind == Kind::Crash, body],
@@ -207,13 +207,7 @@ impl Outbox {
         let pending: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
         let pending = pending.max(0) as u64;
         if pending > self.max_events {
-            let excess = pending - self.max_events;
-            let dropped = tx.execute(
-                "DELETE FROM events WHERE seq IN (
-                    SELECT seq FROM events WHERE crash = 0 ORDER BY seq LIMIT ?1)",
-                params![excess as i64],
-            )? as u64;
-            bump(&tx, "dropped_events", dropped)?;
+            drop_oldest(&tx, pending - self.max_events)?;
         }
         tx.commit()?;
         Ok(())
@@ -356,6 +350,17 @@ impl Outbox {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Drops up to `n` of the oldest waiting non-crash events (counted in
+/// `dropped_events`): the rule of both bounds, count and bytes.
+fn drop_oldest(tx: &rusqlite::Transaction<'_>, n: u64) -> Result<(), rusqlite::Error> {
+    let dropped = tx.execute(
+        "DELETE FROM events WHERE seq IN (
+            SELECT seq FROM events WHERE crash = 0 ORDER BY seq LIMIT ?1)",
+        params![n as i64],
+    )? as u64;
+    bump(tx, "dropped_events", dropped)
 }
 
 /// SQLite's "database or disk is full".
