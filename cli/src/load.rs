@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::{now_ms, provision, request, start_server};
+use crate::soak::{Sample, percentile};
 use anyhow::{Context, bail};
 use safelane_server::store::{NewBatch, NewEvent, NewTrip};
 use safelane_server::{PgStore, SqliteStore, Store, calendar, hash_secret};
@@ -141,13 +142,6 @@ fn event(mix: &mut Mix, id: String, trip: &str, start_ms: i64) -> WireEvent {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Latency summary, ms.
 #[derive(Debug, Clone, serde::Serialize)]
 struct Latency {
@@ -174,15 +168,6 @@ struct Phase {
     errors: u64,
     throttled: u64,
     latency: Latency,
-}
-
-/// One request of a phase: when it finished (s from the phase's start),
-/// its latency from the scheduled time (ms), and whether it was stored.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    done_s: f64,
-    latency_ms: f64,
-    ok: bool,
 }
 
 /// Posts batches from `workers` threads for `seconds`; `rate` > 0 paces them.
@@ -310,11 +295,7 @@ fn soak(
     let (phase, samples) = drive_for(addr, tokens, a, rate, "s", a.soak_seconds);
     stop.store(true, Ordering::Relaxed);
     let rss = sampler.join().unwrap_or_default();
-    let tuples: Vec<(f64, f64, bool)> = samples
-        .iter()
-        .map(|s| (s.done_s, s.latency_ms, s.ok))
-        .collect();
-    let w = crate::soak::windows(&tuples, &rss, a.batch, a.soak_seconds, 10.0);
+    let w = crate::soak::windows(&samples, &rss, a.batch, a.soak_seconds, 10.0);
     // Memory: the median of the second minute against the last minute's.
     let median = |from: f64, to: f64| {
         let mut v: Vec<u64> = rss

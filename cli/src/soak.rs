@@ -53,16 +53,27 @@ pub fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Ve
     })
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile of sorted values (nearest rank; NaN when empty).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Cuts samples `(done_s, latency_ms, ok)` into windows of `window_s`.
+/// One request of a load phase: when it finished (s from the phase's
+/// start), its latency from the scheduled time (ms), and whether it was
+/// stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub done_s: f64,
+    pub latency_ms: f64,
+    pub ok: bool,
+}
+
+/// Cuts samples into windows of `window_s`.
 pub fn windows(
-    samples: &[(f64, f64, bool)],
+    samples: &[Sample],
     rss: &[(f64, u64)],
     batch: usize,
     seconds: f64,
@@ -72,20 +83,14 @@ pub fn windows(
     (0..n)
         .map(|i| {
             let (from, to) = (i as f64 * window_s, (i + 1) as f64 * window_s);
-            let mut lat: Vec<f64> = samples
+            let in_window: Vec<&Sample> = samples
                 .iter()
-                .filter(|s| s.0 >= from && s.0 < to)
-                .map(|s| s.1)
+                .filter(|s| s.done_s >= from && s.done_s < to)
                 .collect();
+            let mut lat: Vec<f64> = in_window.iter().map(|s| s.latency_ms).collect();
             lat.sort_by(f64::total_cmp);
-            let ok = samples
-                .iter()
-                .filter(|s| s.0 >= from && s.0 < to && s.2)
-                .count();
-            let failed = samples
-                .iter()
-                .filter(|s| s.0 >= from && s.0 < to && !s.2)
-                .count();
+            let ok = in_window.iter().filter(|s| s.ok).count();
+            let failed = in_window.len() - ok;
             let rss_kib = rss
                 .iter()
                 .take_while(|r| r.0 < to)
@@ -94,9 +99,9 @@ pub fn windows(
             Window {
                 t_s: to,
                 events_per_s: (ok * batch) as f64 / window_s,
-                p50_ms: pct(&lat, 0.5),
-                p95_ms: pct(&lat, 0.95),
-                p99_ms: pct(&lat, 0.99),
+                p50_ms: percentile(&lat, 0.5),
+                p95_ms: percentile(&lat, 0.95),
+                p99_ms: percentile(&lat, 0.99),
                 max_ms: lat.last().copied().unwrap_or(f64::NAN),
                 failed: failed as u64,
                 rss_mib: rss_kib as f64 / 1024.0,
@@ -229,7 +234,12 @@ mod tests {
             (1.5, 20.0, true),
             (9.9, 30.0, false),
             (10.1, 40.0, true),
-        ];
+        ]
+        .map(|(done_s, latency_ms, ok)| Sample {
+            done_s,
+            latency_ms,
+            ok,
+        });
         let rss = [(0.0, 1024), (12.0, 2048)];
         let w = windows(&samples, &rss, 100, 20.0, 10.0);
         assert_eq!(w.len(), 2);
