@@ -5,20 +5,17 @@
 use safelane_sdk::{PlatformGps, PlatformImu, Sdk, SdkError};
 use safelane_trip::Trip;
 
-/// Pushes every sample and fix of `trip` into the running trip of `sdk`.
+/// Pushes every sample and fix of `trip` into the running trip of `sdk`,
+/// in the order [`safelane_fixtures::eval::delivery_batches`] gives (the one
+/// `backtest --batched` replays).
 pub fn push_trip(sdk: &Sdk, trip: &Trip) -> Result<(), SdkError> {
     let imu: Vec<PlatformImu> = trip.imu.iter().map(PlatformImu::android).collect();
     let gps: Vec<PlatformGps> = trip.gps.iter().map(PlatformGps::android).collect();
-    let mut gi = 0;
-    for batch in imu.chunks(100) {
-        sdk.push_imu(batch)?;
-        let end = batch.last().map_or(0.0, |x| x.timestamp);
-        let from = gi;
-        while gi < gps.len() && gps[gi].timestamp <= end {
-            gi += 1;
+    for (i, g) in safelane_fixtures::eval::delivery_batches(trip, 100) {
+        if !i.is_empty() {
+            sdk.push_imu(&imu[i])?;
         }
-        sdk.push_gps(&gps[from..gi])?;
+        sdk.push_gps(&gps[g])?;
     }
-    sdk.push_gps(&gps[gi..])?;
     Ok(())
 }
