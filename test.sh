@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Idempotent; installs what it
-# needs on first use: the embedded and mobile Rust targets, kotlinc (npm) and
-# JNA (Debian) for the Kotlin bindings, a Debian 13 chroot with Swift for the
-# Swift bindings (about 1 minute and 2.6 GB under target/tools, once), and a
-# PostgreSQL server on 127.0.0.1:54329 for the server's tests (scripts/postgres.sh),
-# Chromium and playwright-core for the report page's browser test (scripts/browser.sh),
-# cargo-fuzz for the brief fuzzing runs (scripts/fuzz.sh).
+# needs on first use (scripts/tools.sh, started in the background at once so
+# the downloads overlap with the first compilations): the embedded and mobile
+# Rust targets, Debian's PostgreSQL (a server on 127.0.0.1:54329 for the
+# server's tests, scripts/postgres.sh), Chromium and playwright-core (the report
+# page's browser test, scripts/browser.sh), kotlinc (npm) and JNA for the Kotlin
+# bindings, a Debian 13 chroot with Swift for the Swift bindings (about 1 minute
+# and 2.6 GB under target/tools, once), and cargo-fuzz for the brief fuzzing runs.
+#
+#   FAULTS_EVENTS  events of the sync-under-faults run (default 50000)
+#   FUZZ_SECONDS   seconds per fuzz target (default 15)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
+
+step "tools, in the background (log: target/tools/setup.log)"
+mkdir -p target/tools
+scripts/tools.sh all >target/tools/setup.log 2>&1 &
+tools_pid=$!
+# Waits for the background installs; their failure fails the run, with their log.
+tools_ready() {
+  if [ -n "$tools_pid" ]; then
+    local started=$SECONDS
+    wait "$tools_pid" || { cat target/tools/setup.log >&2; echo "installing the tools failed (scripts/tools.sh all)" >&2; exit 1; }
+    tools_pid=
+    echo "tools ready (waited $((SECONDS - started)) s):"
+    sed 's/^/  /' target/tools/setup.log
+  fi
+}
 
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -29,7 +48,7 @@ step "core builds for thumbv7em-none-eabihf (no_std, no alloc)"
 cargo build -p safelane-core --release --locked --target thumbv7em-none-eabihf
 
 step "embedded image: links bare-metal, .text within 64 KiB"
-command -v size >/dev/null || { apt-get update -qq && apt-get install -y -qq binutils >/dev/null; }
+tools_ready # binutils' size here, the aarch64 C compiler next, the rest later
 # An explicit target dir: the image is found whatever CARGO_TARGET_DIR says.
 (cd core/embedded && cargo fmt --check && cargo build --release --locked --target thumbv7em-none-eabihf --target-dir ../../target/embedded)
 elf=target/embedded/thumbv7em-none-eabihf/release/safelane-embedded-size
@@ -41,10 +60,6 @@ step "mobile targets: the FFI library compiles for Android and iOS (no NDK or Ap
 # SQLite is compiled in for Android; without the NDK, Debian's aarch64 gcc
 # compiles it for the check (the AAR itself is built with the NDK, see
 # bindings-android/src/main/jniLibs/README.md). iOS links the system SQLite.
-command -v aarch64-linux-gnu-gcc >/dev/null || {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q gcc-aarch64-linux-gnu >/dev/null; }
-}
 CC_aarch64_linux_android=aarch64-linux-gnu-gcc AR_aarch64_linux_android=aarch64-linux-gnu-ar \
   cargo check -p safelane-ffi --locked --target aarch64-linux-android
 cargo check -p safelane-ffi --locked --target aarch64-apple-ios
@@ -64,8 +79,8 @@ export SAFELANE_TEST_BROWSER_MODULES
 step "tests (the server's on SQLite and on PostgreSQL)"
 cargo test --workspace --locked
 
-step "sync under faults, real processes: 100,000 events, lossy proxy, server and phones killed (safelane faults)"
-cargo run -q --locked -p safelane-cli -- faults --out target/faults
+step "sync under faults, real processes: ${FAULTS_EVENTS:-50000} events, lossy proxy, server and phones killed (safelane faults)"
+cargo run -q --locked -p safelane-cli -- faults --events "${FAULTS_EVENTS:-50000}" --out target/faults
 
 step "fuzz: every target briefly (scripts/fuzz.sh: cargo-fuzz, libFuzzer, ASan; ${FUZZ_SECONDS:-15} s each)"
 (cd fuzz && cargo fmt --check)

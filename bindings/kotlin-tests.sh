@@ -1,27 +1,17 @@
 #!/usr/bin/env bash
-# Kotlin bindings on the host JVM: installs kotlinc (npm package kotlin-compiler)
-# and JNA (Debian libjna-java) when missing, builds the FFI library, checks the
-# committed generated sources against a fresh generation (drift fails), then
-# compiles the generated code, the thin layer and the tests with -Werror and
+# Kotlin bindings on the host JVM: installs kotlinc (npm package
+# kotlin-compiler) and JNA (Debian libjna-java) when missing (scripts/tools.sh
+# kotlin), builds the FFI library, checks the committed generated sources
+# against a fresh generation (drift fails), then compiles the generated code, the thin layer and the tests with -Werror and
 # runs them against the host build of the library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS=$ROOT/target/tools
-KOTLIN_VERSION=2.4.20
 KOTLIN_HOME=$TOOLS/kotlin/node_modules/kotlin-compiler
 
-if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
-  echo "installing kotlin-compiler $KOTLIN_VERSION (npm)"
-  mkdir -p "$TOOLS/kotlin"
-  npm install --prefix "$TOOLS/kotlin" --no-audit --no-fund --ignore-scripts "kotlin-compiler@$KOTLIN_VERSION" >/dev/null
-fi
+scripts/tools.sh kotlin
 JNA=/usr/share/java/jna.jar
-if [ ! -f "$JNA" ]; then
-  echo "installing libjna-java (Debian)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q libjna-java >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libjna-java >/dev/null; }
-fi
 command -v java >/dev/null || { echo "java (OpenJDK) is required" >&2; exit 1; }
 
 cargo build -q -p safelane-ffi

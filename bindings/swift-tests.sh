@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Swift bindings on Linux: prepares the Swift chroot (bindings/swift-env.sh),
+# Swift bindings on Linux: prepares the Swift chroot (scripts/tools.sh swift),
 # builds the FFI library, then runs the package's XCTest tests inside the
 # chroot in a private mount namespace (no mount outlives the command) against
 # the host build of the library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-bindings/swift-env.sh
+scripts/tools.sh swift
 R=$ROOT/target/tools/swift-root
 cargo build -q -p safelane-ffi
 OUT=$ROOT/target/swift-tests

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS each (default
 # 20) with cargo-fuzz and libFuzzer, AddressSanitizer on. Installs cargo-fuzz
-# into target/tools/cargo-fuzz if missing (idempotent). The corpus grows in
+# into target/tools/cargo-fuzz if missing (scripts/tools.sh fuzz, idempotent). The corpus grows in
 # target/fuzz-corpus/<target>, seeded from fuzz/seeds/<target>. A crash stops
 # the run with the failing input in fuzz/artifacts/<target>/.
 #
@@ -14,11 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+scripts/tools.sh fuzz
 tools="$root/target/tools/cargo-fuzz"
-version=0.13.2
-if ! "$tools/bin/cargo-fuzz" --version 2>/dev/null | grep -q "$version"; then
-    cargo install cargo-fuzz --version "$version" --locked --root "$tools"
-fi
 export PATH="$tools/bin:$PATH"
 if ! rustc --version | grep -q nightly; then
     export RUSTC_BOOTSTRAP=1

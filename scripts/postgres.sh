@@ -16,9 +16,7 @@ dir=${SAFELANE_PG_DIR:-/tmp/safelane-pg}
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 bin=$(find_bin)
 if [ -z "$bin" ]; then
-  echo "installing PostgreSQL (Debian package postgresql)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q postgresql >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q postgresql >/dev/null; }
+  "$(dirname "$0")/tools.sh" postgresql
   bin=$(find_bin)
 fi
 
