@@ -7,7 +7,7 @@ use safelane_core::{
     Event, FilterMode, Orientation, OrientationState, PingDrop, Pipeline, PipelineConfig,
     SpeedingEvent, Suppression,
 };
-use safelane_fixtures::eval::replay_on_map;
+use safelane_fixtures::eval::{delivery_inputs, replay_on_map};
 use serde_json::json;
 
 /// A map to match GPS fixes against (speeding).
@@ -25,8 +25,14 @@ pub fn run(
     as_json: bool,
     orientation: bool,
     map: Option<MapArg<'_>>,
+    batched: bool,
 ) -> anyhow::Result<()> {
     let trip = safelane_trip::read_trip(dir)?;
+    let inputs = if batched {
+        delivery_inputs(&trip, 100)
+    } else {
+        trip.inputs()
+    };
     let tile_bytes = match &map {
         Some(m) => safelane_map::store::load_map(m.path)
             .with_context(|| format!("loading the map {}", m.path.display()))?,
@@ -47,7 +53,7 @@ pub fn run(
     let mut events: Vec<Event> = Vec::new();
     let mut speeding: Vec<SpeedingEvent> = Vec::new();
     let hour = map.as_ref().and_then(|m| m.hour_of_week);
-    replay_on_map(&trip, &mut p, &tiles, hour, |p, out, t| {
+    replay_on_map(&inputs, &mut p, &tiles, hour, |p, out, t| {
         while let Some(e) = p.pop_event() {
             events.push(e);
         }

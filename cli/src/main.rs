@@ -97,6 +97,10 @@ enum Command {
         /// crowd thresholds where no legal limit is known.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..168), requires = "map")]
         hour_of_week: Option<u8>,
+        /// Push the trip as the SDK does (IMU in batches of 100, then the GPS
+        /// fixes timed within them) instead of interleaved in time.
+        #[arg(long)]
+        batched: bool,
     },
     /// Measure orientation accuracy on the simulator suite (generated in memory).
     Evaluate {
@@ -323,6 +327,7 @@ fn main() -> ExitCode {
             orientation,
             map,
             hour_of_week,
+            batched,
         } => analyze::run(
             &trip_dir,
             PipelineConfig::for_vehicle(vehicle.into()),
@@ -330,6 +335,7 @@ fn main() -> ExitCode {
             orientation,
             map.as_deref()
                 .map(|path| analyze::MapArg { path, hour_of_week }),
+            batched,
         ),
         Command::Evaluate {
             seeds,

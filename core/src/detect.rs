@@ -32,7 +32,11 @@ use crate::queue::EventQueue;
 
 /// How many events wait to be pulled before the oldest is dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 8;
-const GPS_RING: usize = 8;
+/// Fixes kept: 16 s at 1 Hz (a decision may come a batch after its fixes).
+const GPS_RING: usize = 16;
+/// Longest delivery delay of a fix the decisions wait for, s (within the
+/// integrals' history).
+const MAX_FIX_LAG_S: f32 = 11.0;
 /// Entries of the integrals' history (12 s at [`HIST_STEP_S`]: a fix may
 /// arrive that late when a 10 Hz phone delivers batches of 100 samples).
 const HIST_LEN: usize = 48;
@@ -509,6 +513,10 @@ pub struct Detector {
     hist_len: usize,
     /// Time of the latest sample, s.
     now_s: f64,
+    /// How late fixes arrive (latest sample time minus fix time when it
+    /// came; the largest of late, slowly forgotten), s. Decisions that need
+    /// the fix after a candidate wait this much longer for it.
+    fix_lag_s: f32,
     /// Cumulative rotation about the vehicle's x and y axes, rad (signed, so
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
@@ -547,6 +555,7 @@ impl Detector {
             hist_next: 0,
             hist_len: 0,
             now_s: f64::NEG_INFINITY,
+            fix_lag_s: 0.0,
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
             last_freefall_t_s: f64::NEG_INFINITY,
@@ -655,8 +664,10 @@ impl Detector {
         (before, after)
     }
 
+    /// A fix within 3 s of `t`, or one is still to come (fixes arrive late).
     fn gps_recent(&self, t: f64) -> bool {
-        self.latest_gps().is_some_and(|p| t - p.t_s < 3.0)
+        self.latest_gps()
+            .is_some_and(|p| t - p.t_s < 3.0 + f64::from(self.fix_lag_s))
     }
 
     fn position_near(&self, t: f64) -> Option<(f64, f64)> {
@@ -712,6 +723,10 @@ impl Detector {
         bearing_deg: Option<f32>,
     ) {
         let (v_int, heading_int) = self.integrals_at(t_s);
+        let lag_s = (self.now_s - t_s) as f32;
+        if lag_s.is_finite() {
+            self.fix_lag_s = (self.fix_lag_s - 0.02).max(lag_s.clamp(0.0, MAX_FIX_LAG_S));
+        }
         let p = GpsPoint {
             t_s,
             speed_mps,
@@ -875,7 +890,7 @@ impl Detector {
             let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
             if !c.active
                 && since >= self.cfg.merge_gap_s
-                && (gps_closed || !self.gps_recent(t) || since >= 1.0)
+                && (gps_closed || !self.gps_recent(t) || since >= 1.0 + self.fix_lag_s)
             {
                 self.pre = None;
                 let mut c = c;
@@ -1098,8 +1113,11 @@ impl Detector {
                 let since = (t - c.w.end_s) as f32;
                 let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
                 let no_gps = !self.gps_recent(t);
-                if opposite
-                    || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || since >= 0.8))
+                // Waits up to 0.8 s for the fix after the candidate, longer
+                // when fixes arrive late; a new crossing meanwhile is a new
+                // candidate, not more of this one.
+                let gave_up = since >= 0.8 + self.fix_lag_s || (since >= 0.8 && (brake || accel));
+                if opposite || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || gave_up))
                 {
                     self.long = None;
                     self.decide_long(t, &c);
@@ -1294,7 +1312,7 @@ impl Detector {
                 let gps_after = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5).1;
                 if ep.gyro
                     || gps_after.is_some()
-                    || quiet >= 2.0 + self.cfg.lateral_quiet_s
+                    || quiet >= 2.0 + self.cfg.lateral_quiet_s + self.fix_lag_s
                     || !self.gps_recent(t)
                 {
                     self.lat = None;
@@ -1473,6 +1491,9 @@ mod tests {
         /// Tilt known while the heading is not.
         tilt_only: bool,
         forces: ForceMonitor,
+        /// Fixes are handed over this late (a phone's batches), s.
+        fix_lag_s: f64,
+        late_fixes: Vec<(f64, Option<f32>, Option<f32>)>,
     }
 
     extern crate std;
@@ -1486,6 +1507,8 @@ mod tests {
                 events: Vec::new(),
                 tilt_only: false,
                 forces: ForceMonitor::default(),
+                fix_lag_s: 0.0,
+                late_fixes: Vec::new(),
             }
         }
 
@@ -1506,13 +1529,15 @@ mod tests {
                 let t = self.t;
                 if (t * FS).round() as i64 % FS as i64 == 0 {
                     let speed = v(t);
-                    self.d.on_gps(
-                        t,
-                        52.0,
-                        13.0,
-                        speed,
-                        speed.map(|_| 90.0 - (self.d.heading_int as f32).to_degrees()),
-                    );
+                    let bearing = speed.map(|_| 90.0 - (self.d.heading_int as f32).to_degrees());
+                    self.late_fixes.push((t, speed, bearing));
+                }
+                while let Some(&(t_fix, speed, bearing)) = self.late_fixes.first() {
+                    if t_fix + self.fix_lag_s > t + 1e-9 {
+                        break;
+                    }
+                    self.late_fixes.remove(0);
+                    self.d.on_gps(t_fix, 52.0, 13.0, speed, bearing);
                 }
                 self.forces
                     .add(force(t) * force(t), 9.81, (1.0 / FS) as f32);
@@ -1623,6 +1648,25 @@ mod tests {
         d.run(10.0, true, ax, zero, zero, |_| Some(12.0), g);
         assert!(d.events.is_empty(), "{:?}", d.events);
         assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+    }
+
+    #[test]
+    fn the_speed_check_waits_for_fixes_that_arrive_late() {
+        for lag_s in [0.0, 1.5, 4.0] {
+            let mut d = Drive::new(DetectionConfig::car());
+            d.fix_lag_s = lag_s;
+            d.run(5.0, true, zero, zero, zero, |_| Some(12.0), g);
+            // A phone handled: 4.5 m/s^2 for 1.5 s the GPS speed never shows.
+            let (ax, _) = braking(10.0, 1.5, 4.5);
+            d.run(15.0, true, ax, zero, zero, |_| Some(12.0), g);
+            assert!(d.events.is_empty(), "lag {lag_s}: {:?}", d.events);
+            assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+            // A real braking, its fixes as late, is still found.
+            let (ax, v) = braking(25.0, 1.5, 4.5);
+            d.run(12.0, true, ax, zero, zero, v, g);
+            assert_eq!(d.events.len(), 1, "lag {lag_s}: {:?}", d.events);
+            assert_eq!(d.events[0].kind, EventKind::HarshBraking);
+        }
     }
 
     #[test]

@@ -289,12 +289,13 @@ impl OrientationConfig {
 }
 
 /// What the GPS-interval evidence needs: the sums of one block without the
-/// squares (no spread is computed over a GPS interval).
+/// squares (no spread is computed over a GPS interval). Counts are `f32`: a
+/// stretch cut at a fix time carries a fraction of a bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct IntervalStats {
-    n: u32,
+    n: f32,
     sum_f: Vec3,
-    n_gyro: u32,
+    n_gyro: f32,
     sum_w: Vec3,
     rot: Vec3,
 }
@@ -303,22 +304,27 @@ impl IntervalStats {
     /// Adds one sample.
     #[inline]
     pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
-        self.n += 1;
+        self.n += 1.0;
         self.sum_f = add(self.sum_f, f);
         if let Some(w) = w {
-            self.n_gyro += 1;
+            self.n_gyro += 1.0;
             self.sum_w = add(self.sum_w, w);
             self.rot = add(self.rot, scale(w, dt_s));
         }
     }
 
     fn mean_f(&self) -> Vec3 {
-        scale(self.sum_f, 1.0 / self.n.max(1) as f32)
+        scale(self.sum_f, 1.0 / self.n.max(1e-3))
+    }
+
+    /// Gyroscope samples are at least half of all samples.
+    fn has_gyro(&self) -> bool {
+        self.n_gyro > 0.0 && self.n_gyro * 2.0 >= self.n
     }
 
     fn mean_w(&self) -> Option<Vec3> {
-        (self.n_gyro > 0 && self.n_gyro * 2 >= self.n)
-            .then(|| scale(self.sum_w, 1.0 / self.n_gyro as f32))
+        self.has_gyro()
+            .then(|| scale(self.sum_w, 1.0 / self.n_gyro))
     }
 
     /// Sums of two disjoint stretches.
@@ -332,14 +338,15 @@ impl IntervalStats {
         }
     }
 
-    /// Sums of the stretch from `earlier` (a prefix of `self`) to now.
-    fn since(&self, earlier: &Self) -> Self {
+    /// The sums times `k`: the share `k` of a stretch, its samples assumed
+    /// evenly spread.
+    fn scaled(&self, k: f32) -> Self {
         Self {
-            n: self.n.saturating_sub(earlier.n),
-            sum_f: sub(self.sum_f, earlier.sum_f),
-            n_gyro: self.n_gyro.saturating_sub(earlier.n_gyro),
-            sum_w: sub(self.sum_w, earlier.sum_w),
-            rot: sub(self.rot, earlier.rot),
+            n: self.n * k,
+            sum_f: scale(self.sum_f, k),
+            n_gyro: self.n_gyro * k,
+            sum_w: scale(self.sum_w, k),
+            rot: scale(self.rot, k),
         }
     }
 }
@@ -367,7 +374,15 @@ impl BlockStats {
 
     /// Samples in the block.
     pub fn n(&self) -> u32 {
-        self.sums.n
+        self.sums.n as u32
+    }
+
+    /// The statistics of this block and the disjoint `o` together.
+    fn merged(&self, o: &Self) -> Self {
+        Self {
+            sums: self.sums.plus(&o.sums),
+            sum_f2: add(self.sum_f2, o.sum_f2),
+        }
     }
 
     fn mean_f(&self) -> Vec3 {
@@ -376,7 +391,7 @@ impl BlockStats {
 
     /// Largest per-axis standard deviation.
     fn max_std(&self) -> f32 {
-        let n = self.sums.n.max(1) as f32;
+        let n = self.sums.n.max(1.0);
         let m = self.mean_f();
         let mut v: f32 = 0.0;
         for (s2, mi) in self.sum_f2.iter().zip(m) {
@@ -389,6 +404,26 @@ impl BlockStats {
         self.sums.mean_w()
     }
 }
+
+/// A closed stretch of samples (a part of a block) waiting for the GPS fixes
+/// around it: see [`OrientationEstimator::push_bucket`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    stats: BlockStats,
+    t_start_s: f64,
+    t_end_s: f64,
+    /// The bucket closes a statistics block.
+    ends_block: bool,
+    /// Share of the bucket already counted into a GPS interval (a fix timed
+    /// inside it took the part before its time).
+    gps_share: f32,
+}
+
+/// Buckets that can wait for their fixes: 16 s of half-second buckets,
+/// enough for fixes delivered after a 10 s batch of samples.
+const QUEUE_LEN: usize = 32;
+/// Longest a bucket waits for the fix after it, s.
+const MAX_WAIT_S: f32 = 14.0;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct GpsMemory {
@@ -443,13 +478,20 @@ pub struct OrientationEstimator {
     // GPS.
     gps: [GpsMemory; 3],
     gps_len: usize,
-    /// GPS-interval sums are derived from the block sums (one accumulator
-    /// per sample, not two): whole block parts since the last fix, plus the
-    /// current block's growth since that fix.
+    /// Closed buckets waiting for their fixes, oldest at `queue_head`.
+    queue: [Bucket; QUEUE_LEN],
+    queue_head: usize,
+    queue_len: usize,
+    /// Released buckets of the block in progress.
+    block_acc: BlockStats,
+    /// Sums of the released samples since the last fix (its GPS interval),
+    /// and the times that interval runs between.
     gps_carry: IntervalStats,
-    block_at_fix: IntervalStats,
-    /// IMU time minus fix time when the last fix arrived, s.
-    fix_lag_s: f32,
+    carry_start_s: Option<f64>,
+    released_t_s: f64,
+    /// How long a closed bucket waits for the fix after it, s: the fixes'
+    /// delivery lag plus their spacing (0 until a fix is seen).
+    wait_s: f32,
     gps_steady: bool,
     last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
@@ -465,6 +507,8 @@ pub struct OrientationEstimator {
     /// Moves by detector: gyroscope tilt, gravity settling, yaw mismatch,
     /// free fall (reported by the event detector).
     moves_by: [u32; 4],
+    /// Times the rotation jumped (a first tilt, a move back to identity).
+    frame_jumps: u32,
     // Solution.
     forward: Option<Vec3>,
     heading_conf: f32,
@@ -501,9 +545,14 @@ impl OrientationEstimator {
             n_stop: 0.0,
             gps: [GpsMemory::default(); 3],
             gps_len: 0,
+            queue: [Bucket::default(); QUEUE_LEN],
+            queue_head: 0,
+            queue_len: 0,
+            block_acc: BlockStats::default(),
             gps_carry: IntervalStats::default(),
-            block_at_fix: IntervalStats::default(),
-            fix_lag_s: 0.0,
+            carry_start_s: None,
+            released_t_s: f64::NEG_INFINITY,
+            wait_s: 0.0,
             gps_steady: false,
             last_speed_mps: 0.0,
             last_gps_t_s: None,
@@ -516,6 +565,7 @@ impl OrientationEstimator {
             drift_follow: false,
             moves: 0,
             moves_by: [0; 4],
+            frame_jumps: 0,
             forward: None,
             heading_conf: 0.0,
             heading_source: HeadingSource::None,
@@ -545,10 +595,20 @@ impl OrientationEstimator {
         self.moves_by
     }
 
-    /// The phone was seen falling: start over.
+    /// Counts the jumps of the rotation (a first tilt after none, a move):
+    /// anything that holds vehicle-frame values (a filter's state) is stale
+    /// when it changes.
+    pub fn frame_jumps(&self) -> u32 {
+        self.frame_jumps
+    }
+
+    /// The phone was seen falling: start over, and drop the samples still
+    /// waiting for their fixes (the fall is among them, and the old mount).
     pub fn phone_fell(&mut self) {
         if self.state != OrientationState::Moved {
             self.mark_moved(3);
+            self.queue_len = 0;
+            self.block_acc = BlockStats::default();
         }
     }
 
@@ -599,14 +659,19 @@ impl OrientationEstimator {
         self.quiet_blocks > 0
     }
 
-    /// Forgets all evidence (after a move).
+    /// Forgets all evidence (after a move). The samples waiting for their
+    /// fixes stay: they come after the move.
     fn forget(&mut self) {
         let cfg = self.cfg;
-        let moves = (self.moves, self.moves_by);
+        let moves = (self.moves, self.moves_by, self.frame_jumps + 1);
         let gps = (self.gps, self.gps_len, self.last_gps_t_s);
+        let queue = (self.queue, self.queue_head, self.queue_len, self.block_acc);
+        let timing = (self.released_t_s, self.wait_s);
         *self = Self::new(cfg);
-        (self.moves, self.moves_by) = moves;
+        (self.moves, self.moves_by, self.frame_jumps) = moves;
         (self.gps, self.gps_len, self.last_gps_t_s) = gps;
+        (self.queue, self.queue_head, self.queue_len, self.block_acc) = queue;
+        (self.released_t_s, self.wait_s) = timing;
     }
 
     fn mark_moved(&mut self, detector: usize) {
@@ -620,22 +685,106 @@ impl OrientationEstimator {
         self.last_gps_t_s.is_some_and(|g| t_s - g < NO_GPS_AFTER_S)
     }
 
-    /// Discards the current GPS interval (after a gap in the IMU stream).
+    /// A gap in the IMU stream: the waiting samples are used as they are,
+    /// the block in progress and the GPS interval are discarded.
     pub fn reset_intervals(&mut self) {
+        self.flush();
+        self.block_acc = BlockStats::default();
         self.gps_carry = IntervalStats::default();
-        self.block_at_fix = IntervalStats::default();
+        self.carry_start_s = None;
         self.gps_len = 0;
         self.ring_len = 0;
         self.moving_blocks = 0;
         self.go_blocks_left = 0;
     }
 
+    /// Takes one closed bucket of samples, from `t_start_s` to `t_end_s`
+    /// (its first and last sample times); `ends_block`: it closes a
+    /// statistics block of [`OrientationConfig::block_s`].
+    ///
+    /// Phones deliver GPS fixes late (up to a batch of samples late), and
+    /// what a block means depends on the GPS around it (steady speed, a
+    /// speed change, a bearing change). So buckets wait in a queue until the
+    /// fix timed after them arrives, or until no fix can come any more (the
+    /// fixes' observed delay plus their spacing; at once before the first
+    /// fix): blocks and fixes are then taken in the order of their times,
+    /// whatever order they arrived in, and the samples of a GPS interval are
+    /// those timed between its two fixes.
+    pub fn push_bucket(
+        &mut self,
+        stats: &BlockStats,
+        t_start_s: f64,
+        t_end_s: f64,
+        ends_block: bool,
+    ) {
+        if self.queue_len == QUEUE_LEN {
+            self.release_one();
+        }
+        let i = (self.queue_head + self.queue_len) % QUEUE_LEN;
+        self.queue[i] = Bucket {
+            stats: *stats,
+            t_start_s,
+            t_end_s,
+            ends_block,
+            gps_share: 0.0,
+        };
+        self.queue_len += 1;
+        let due = t_end_s - f64::from(self.wait_s);
+        while self.queue_len > 0 && self.queue[self.queue_head].t_end_s <= due {
+            self.release_one();
+        }
+    }
+
+    /// Uses every waiting bucket now (the end of a trip, a gap in the stream).
+    pub fn flush(&mut self) {
+        while self.queue_len > 0 {
+            self.release_one();
+        }
+    }
+
+    /// Takes the oldest waiting bucket into the current GPS interval and block.
+    fn release_one(&mut self) {
+        let b = self.queue[self.queue_head];
+        self.queue_head = (self.queue_head + 1) % QUEUE_LEN;
+        self.queue_len -= 1;
+        self.gps_carry = self.gps_carry.plus(&b.stats.sums.scaled(1.0 - b.gps_share));
+        self.carry_start_s.get_or_insert(b.t_start_s);
+        self.released_t_s = b.t_end_s;
+        self.block_acc = self.block_acc.merged(&b.stats);
+        if b.ends_block {
+            let block = core::mem::take(&mut self.block_acc);
+            self.end_block(&block, b.t_end_s);
+        }
+    }
+
+    /// Brings the GPS interval up to the fix time `t_s`: releases the
+    /// buckets that end by then and takes the share of the one `t_s` falls
+    /// in that lies before it.
+    fn release_through(&mut self, t_s: f64) {
+        while self.queue_len > 0 && self.queue[self.queue_head].t_end_s <= t_s {
+            self.release_one();
+        }
+        if self.queue_len > 0 {
+            let b = &mut self.queue[self.queue_head];
+            let len = b.t_end_s - b.t_start_s;
+            if t_s > b.t_start_s && len > 0.0 {
+                let share = ((t_s - b.t_start_s) / len) as f32;
+                if share > b.gps_share {
+                    let part = b.stats.sums.scaled(share - b.gps_share);
+                    b.gps_share = share;
+                    let t_start_s = b.t_start_s;
+                    self.gps_carry = self.gps_carry.plus(&part);
+                    self.carry_start_s.get_or_insert(t_start_s);
+                    self.released_t_s = self.released_t_s.max(t_s);
+                }
+            }
+        }
+    }
+
     /// Consumes one closed statistics block ending at `t_s`.
-    pub fn end_block(&mut self, b: &BlockStats, t_s: f64) {
-        self.gps_carry = self.gps_carry.plus(&b.sums.since(&self.block_at_fix));
-        self.block_at_fix = IntervalStats::default();
-        let (n, n_gyro, rot) = (b.sums.n, b.sums.n_gyro, b.sums.rot);
-        if n < 3 {
+    fn end_block(&mut self, b: &BlockStats, t_s: f64) {
+        let (n, rot) = (b.sums.n, b.sums.rot);
+        if n < 3.0 {
             return;
         }
         let mean_f = b.mean_f();
@@ -664,7 +813,7 @@ impl OrientationEstimator {
             // Phone moves: a large rotation not about the vertical.
             // Rotation off the vertical summed over the last few seconds (a
             // hand turns a phone over several blocks).
-            let has_gyro = n_gyro * 2 >= n;
+            let has_gyro = b.sums.has_gyro();
             let rot_off = reject(rot, self.up);
             let off_vertical = norm(rot_off);
             self.rot_window = 0.7 * self.rot_window + off_vertical;
@@ -844,6 +993,7 @@ impl OrientationEstimator {
         if self.quiet_blocks == 0 {
             self.up = dir;
             self.g_mag = mag;
+            self.frame_jumps += 1;
         } else {
             let alpha = (self.cfg.block_s / self.cfg.tilt_tau_s)
                 .max(1.0 / (self.quiet_blocks as f32 + 1.0));
@@ -853,29 +1003,39 @@ impl OrientationEstimator {
         self.quiet_blocks = self.quiet_blocks.saturating_add(1);
     }
 
-    /// Consumes one accepted GPS fix; `block` is the statistics block in
-    /// progress (its samples since the last fix belong to this interval).
-    /// `lag_s`: how far the IMU stream was ahead of the fix when it arrived
-    /// (a phone delivers fixes late, and batches samples): the gyroscope's
-    /// interval between two fixes is shifted by the change in lag, which is
-    /// taken out before its yaw is compared with the bearing change.
+    /// Consumes one accepted GPS fix. `imu_t_s`: the time of the last IMU
+    /// sample pushed when the fix arrived (how late it came; `None` before
+    /// any sample). The buckets timed before the fix are taken first (see
+    /// [`OrientationEstimator::push_bucket`]), so the fix's interval holds
+    /// the samples timed since the previous fix.
     pub fn on_gps(
         &mut self,
         t_s: f64,
         speed_mps: Option<f32>,
         bearing_deg: Option<f32>,
-        block: &BlockStats,
-        lag_s: f32,
+        imu_t_s: Option<f64>,
     ) {
-        let lag_s = if lag_s.is_finite() {
-            lag_s.clamp(0.0, 3.0)
-        } else {
-            0.0
+        let spacing_s = self
+            .last_gps_t_s
+            .map_or(1.0, |p| (t_s - p).clamp(0.0, 3.0) as f32);
+        if let Some(now) = imu_t_s {
+            let lag_s = ((now - t_s) as f32).clamp(0.0, MAX_WAIT_S);
+            // Follows a growing delay at once, a shrinking one slowly.
+            self.wait_s = (self.wait_s - 0.05)
+                .max(lag_s + spacing_s + 0.1)
+                .min(MAX_WAIT_S);
+        }
+        self.release_through(t_s);
+        // The interval's samples run between the previous fix and this one
+        // only if neither came after its samples had been used.
+        let aligned = |a: f64, b: f64| (a - b).abs() < 0.3;
+        let prev_t_s = self.gps_len.checked_sub(1).map(|i| self.gps[i].t_s);
+        let in_step = match (self.carry_start_s, prev_t_s) {
+            (Some(start), Some(prev)) => aligned(start, prev) && aligned(self.released_t_s, t_s),
+            _ => false,
         };
-        let dlag_s = lag_s - core::mem::replace(&mut self.fix_lag_s, lag_s);
-        let interval =
-            core::mem::take(&mut self.gps_carry).plus(&block.sums.since(&self.block_at_fix));
-        self.block_at_fix = block.sums;
+        let interval = core::mem::take(&mut self.gps_carry);
+        self.carry_start_s = Some(self.released_t_s);
         self.last_gps_t_s = Some(t_s);
         let Some(v) = speed_mps else {
             self.gps_len = 0;
@@ -940,17 +1100,14 @@ impl OrientationEstimator {
             None => {}
         }
 
-        if !self.tilt_known() || interval.n < 3 {
+        if !self.tilt_known() || interval.n < 3.0 || !in_step {
             return;
         }
         let deg = core::f32::consts::PI / 180.0;
         // Gyroscope yaw against GPS bearing: a mismatch is the phone turning in
         // the vehicle. Bearing is clockwise, yaw counter-clockwise.
-        if let (Some(lat), true) = (lateral, interval.n_gyro * 2 >= interval.n) {
-            // The gyroscope's interval runs from the previous fix's arrival
-            // to this one's: `dlag_s` longer than the fixes' own.
-            let w_up = interval.mean_w().map_or(0.0, |w| dot(w, self.up));
-            let gyro_yaw = dot(interval.rot, self.up) - w_up * dlag_s;
+        if let (Some(lat), true) = (lateral, interval.has_gyro()) {
+            let gyro_yaw = dot(interval.rot, self.up);
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
             // Summed over a few intervals: a hand turns a phone over seconds.
             self.yaw_mismatch = 0.7 * self.yaw_mismatch + (gyro_yaw - bearing_yaw);
@@ -966,7 +1123,7 @@ impl OrientationEstimator {
             .is_none_or(|w| dot(w, self.up).abs() < 0.05);
         let straight = match lateral {
             Some(l) => l.abs() < self.cfg.heading_max_lateral_mps2,
-            None => yaw_rate_ok && interval.n_gyro > 0,
+            None => yaw_rate_ok && interval.n_gyro > 0.0,
         };
         let decay = 1.0 - dt / self.cfg.heading_tau_s;
         self.m_long.scale(decay);
@@ -1092,7 +1249,20 @@ mod tests {
     /// `mount` (vehicle_from_phone), the vehicle alternating braking and
     /// accelerating with GPS, and returns it.
     fn drive(mount: Mat3, with_gps: bool, with_gyro: bool, seconds: usize) -> OrientationEstimator {
+        drive_batched(mount, with_gps, with_gyro, seconds, 1)
+    }
+
+    /// [`drive`], the samples handed over in batches of `batch_s` seconds
+    /// and each batch's GPS fixes after it (late, as a phone delivers them).
+    fn drive_batched(
+        mount: Mat3,
+        with_gps: bool,
+        with_gyro: bool,
+        seconds: usize,
+        batch_s: usize,
+    ) -> OrientationEstimator {
         let mut est = OrientationEstimator::new(OrientationConfig::default());
+        let mut fixes: Vec<(f64, f32)> = Vec::new();
         let fs = 50;
         let mut v = 0.0f32;
         let phone_from_vehicle = transpose(&mount);
@@ -1115,16 +1285,15 @@ mod tests {
                 block.add(f, w, 1.0 / fs as f32);
             }
             v = (v + a).max(0.0);
-            est.end_block(&block, s as f64 + 1.0);
+            let t = s as f64 + 1.0;
+            est.push_bucket(&block, t - 1.0, t, true);
             if with_gps {
-                // The block just ended and was carried into the interval.
-                est.on_gps(
-                    s as f64 + 1.0,
-                    Some(v),
-                    Some(90.0),
-                    &BlockStats::default(),
-                    0.0,
-                );
+                fixes.push((t, v));
+            }
+            if (s + 1) % batch_s == 0 {
+                for (t_fix, v) in fixes.drain(..) {
+                    est.on_gps(t_fix, Some(v), Some(90.0), Some(t));
+                }
             }
         }
         est
@@ -1154,6 +1323,28 @@ mod tests {
             let fwd_err = angle_between(o.rotation[0], mount[0]).to_degrees();
             assert!(tilt_err < 1.0, "tilt error {tilt_err}");
             assert!(fwd_err < 3.0, "forward error {fwd_err}");
+        }
+    }
+
+    #[test]
+    fn fixes_delivered_a_batch_late_give_the_same_lock() {
+        // 5 s batches: each fix arrives up to 5 s after the samples of its
+        // time; the blocks wait for it, so the GPS evidence is the same.
+        for (r, p, y) in [(0.3, -0.2, 2.0), (1.4, 0.1, -2.5)] {
+            let mount = rotation_from_euler(r, p, y);
+            let on_time = drive(mount, true, true, 90).orientation();
+            let est = drive_batched(mount, true, true, 90, 5);
+            let late = est.orientation();
+            assert_eq!(late.state, OrientationState::Locked, "{late:?}");
+            assert_eq!(late.heading_source, HeadingSource::Gps);
+            let fwd_err = angle_between(late.rotation[0], mount[0]).to_degrees();
+            assert!(fwd_err < 3.0, "forward error {fwd_err}");
+            let apart = angle_between(late.rotation[0], on_time.rotation[0]).to_degrees();
+            assert!(
+                apart < 1.0,
+                "late and on-time fixes disagree by {apart} deg"
+            );
+            assert_eq!(est.moves(), 0, "late fixes are not a phone turning");
         }
     }
 

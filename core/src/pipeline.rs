@@ -26,6 +26,10 @@ use crate::tile::Tile;
 /// live below 2 Hz, so the 100-200 Hz stream would only repeat itself. What is
 /// shorter (free fall, impacts) is watched at the full rate by [`ForceMonitor`].
 const DETECTOR_STEP_S: f32 = 0.04;
+/// Longest bucket of samples handed to the orientation estimator, s (it
+/// waits there for the GPS fixes around it; a fix's interval is cut at the
+/// fix time within one bucket).
+const BUCKET_S: f64 = 0.5;
 use crate::orientation::{
     BlockStats, Orientation, OrientationConfig, OrientationEstimator, OrientationState,
 };
@@ -143,7 +147,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 5568 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 8648 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -153,9 +157,14 @@ pub struct Pipeline {
     imu_clock: ClockGuard,
     gps_clock: ClockGuard,
     dt_avg_s: f32,
-    block: BlockStats,
+    /// Samples since the last bucket closed (see [`BUCKET_S`]), and the
+    /// time that bucket covers from (the last bucket's end).
+    bucket: BlockStats,
+    bucket_start_t_s: f64,
     block_start_t_s: f64,
     orientation: OrientationEstimator,
+    /// [`OrientationEstimator::frame_jumps`] the filter's state is in.
+    filter_frame: u32,
     filter: AdaptiveFilter,
     detector: Detector,
     speeding: SpeedingDetector,
@@ -177,9 +186,11 @@ impl Pipeline {
             imu_clock: ClockGuard::default(),
             gps_clock: ClockGuard::default(),
             dt_avg_s: 1.0 / cfg.initial_rate_hz,
-            block: BlockStats::default(),
+            bucket: BlockStats::default(),
+            bucket_start_t_s: 0.0,
             block_start_t_s: 0.0,
             orientation: OrientationEstimator::new(cfg.orientation),
+            filter_frame: 0,
             filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
             detector: Detector::new(cfg.detection),
             speeding: SpeedingDetector::new(cfg.speeding)?,
@@ -225,6 +236,7 @@ impl Pipeline {
     /// samples (call when the trip stops, then pull the last events).
     pub fn finish(&mut self) {
         let t = self.last_imu_t_s.unwrap_or(0.0);
+        self.orientation.flush();
         self.detector.finish(t);
         self.speeding.finish();
     }
@@ -268,6 +280,26 @@ impl Pipeline {
         self.filter.last_noise_mps2()
     }
 
+    /// Hands the open bucket, ending at `t_end_s`, to the orientation estimator.
+    fn close_bucket(&mut self, t_end_s: f64, ends_block: bool) {
+        let bucket = core::mem::take(&mut self.bucket);
+        self.orientation
+            .push_bucket(&bucket, self.bucket_start_t_s, t_end_s, ends_block);
+        self.bucket_start_t_s = t_end_s;
+        self.follow_frame();
+    }
+
+    /// Restarts the filter when the rotation jumped: its state holds values
+    /// in the old frame, and running them out would look like a harsh
+    /// acceleration (a first tilt turns gravity from a phone axis to "up").
+    fn follow_frame(&mut self) {
+        let jumps = self.orientation.frame_jumps();
+        if jumps != self.filter_frame {
+            self.filter_frame = jumps;
+            self.filter.reset();
+        }
+    }
+
     /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
     /// rejected (the rejection is also counted).
     pub fn push_imu(&mut self, s: &ImuSample) -> Result<VehicleSample, Rejection> {
@@ -286,7 +318,8 @@ impl Pipeline {
                     self.counts.imu_gaps += 1;
                     self.filter.reset();
                     self.orientation.reset_intervals();
-                    self.block = BlockStats::default();
+                    self.bucket = BlockStats::default();
+                    self.bucket_start_t_s = s.t_s - f64::from(self.dt_avg_s);
                     self.block_start_t_s = s.t_s;
                     self.dt_avg_s
                 } else {
@@ -296,6 +329,7 @@ impl Pipeline {
                 }
             }
             None => {
+                self.bucket_start_t_s = s.t_s - f64::from(self.dt_avg_s);
                 self.block_start_t_s = s.t_s;
                 self.dt_avg_s
             }
@@ -303,10 +337,13 @@ impl Pipeline {
         self.last_imu_t_s = Some(s.t_s);
 
         let f = s.accel_mps2;
-        self.block.add(f, s.gyro_rps, dt_s);
-        if s.t_s - self.block_start_t_s >= f64::from(self.orientation.config().block_s) {
-            let block = core::mem::take(&mut self.block);
-            self.orientation.end_block(&block, s.t_s);
+        self.bucket.add(f, s.gyro_rps, dt_s);
+        let ends_block =
+            s.t_s - self.block_start_t_s >= f64::from(self.orientation.config().block_s);
+        if ends_block || s.t_s - self.bucket_start_t_s >= BUCKET_S {
+            self.close_bucket(s.t_s, ends_block);
+        }
+        if ends_block {
             self.filter.end_window();
             self.filter.set_rate(1.0 / self.dt_avg_s);
             self.block_start_t_s = s.t_s;
@@ -353,6 +390,7 @@ impl Pipeline {
         }
         if self.detector.take_freefall() {
             self.orientation.phone_fell();
+            self.follow_frame();
         }
         Ok(VehicleSample {
             t_s: s.t_s,
@@ -386,9 +424,17 @@ impl Pipeline {
         let speed = fix
             .speed_mps
             .filter(|_| fix.accuracy_m.is_none_or(|a| a <= 25.0));
-        let lag_s = self.last_imu_t_s.map_or(0.0, |t| (t - fix.t_s) as f32);
+        // Samples timed before the fix are closed into a bucket, so the
+        // fix's GPS interval can end at its time (fixes often arrive after
+        // samples timed later: then the bucket it falls in is shared).
+        if let Some(last) = self.last_imu_t_s {
+            if self.bucket.n() > 0 && self.bucket_start_t_s < fix.t_s {
+                self.close_bucket(last, false);
+            }
+        }
         self.orientation
-            .on_gps(fix.t_s, speed, fix.bearing_deg, &self.block, lag_s);
+            .on_gps(fix.t_s, speed, fix.bearing_deg, self.last_imu_t_s);
+        self.follow_frame();
         self.detector
             .on_gps(fix.t_s, fix.lat_deg, fix.lon_deg, speed, fix.bearing_deg);
         Ok(())
