@@ -422,7 +422,7 @@ struct Bucket {
 /// Buckets that can wait for their fixes: 16 s of half-second buckets,
 /// enough for fixes delivered after a 10 s batch of samples.
 const QUEUE_LEN: usize = 32;
-/// Longest a bucket waits for the fix after it, s.
+/// Longest a bucket waits for the fixes timed before its end, s.
 const MAX_WAIT_S: f32 = 14.0;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -489,8 +489,8 @@ pub struct OrientationEstimator {
     gps_carry: IntervalStats,
     carry_start_s: Option<f64>,
     released_t_s: f64,
-    /// How long a closed bucket waits for the fix after it, s: the fixes'
-    /// delivery lag plus their spacing (0 until a fix is seen).
+    /// How long a closed bucket waits for the fixes timed before its end,
+    /// s: the fixes' delivery delay (largest seen, slowly forgotten).
     wait_s: f32,
     gps_steady: bool,
     last_speed_mps: f32,
@@ -704,12 +704,14 @@ impl OrientationEstimator {
     ///
     /// Phones deliver GPS fixes late (up to a batch of samples late), and
     /// what a block means depends on the GPS around it (steady speed, a
-    /// speed change, a bearing change). So buckets wait in a queue until the
-    /// fix timed after them arrives, or until no fix can come any more (the
-    /// fixes' observed delay plus their spacing; at once before the first
-    /// fix): blocks and fixes are then taken in the order of their times,
-    /// whatever order they arrived in, and the samples of a GPS interval are
-    /// those timed between its two fixes.
+    /// speed change, a bearing change). So buckets wait in a queue until
+    /// every fix timed before their end has arrived (the fixes' observed
+    /// delivery delay; at once when fixes come on time or not at all), or
+    /// until a fix timed after them arrives: blocks and fixes are then taken
+    /// in the order of their times, whatever order they arrived in, and the
+    /// samples of a GPS interval are those timed between its two fixes. (A
+    /// calm block also needs the fix after it, for the GPS speed's
+    /// steadiness: it waits for that one on its own.)
     pub fn push_bucket(
         &mut self,
         stats: &BlockStats,
@@ -1015,15 +1017,11 @@ impl OrientationEstimator {
         bearing_deg: Option<f32>,
         imu_t_s: Option<f64>,
     ) {
-        let spacing_s = self
-            .last_gps_t_s
-            .map_or(1.0, |p| (t_s - p).clamp(0.0, 3.0) as f32);
         if let Some(now) = imu_t_s {
             let lag_s = ((now - t_s) as f32).clamp(0.0, MAX_WAIT_S);
-            // Follows a growing delay at once, a shrinking one slowly.
-            self.wait_s = (self.wait_s - 0.05)
-                .max(lag_s + spacing_s + 0.1)
-                .min(MAX_WAIT_S);
+            // Follows a growing delay at once, a shrinking one slowly; a
+            // fix on time (timed after the last sample) needs no wait.
+            self.wait_s = (self.wait_s - 0.05).max(lag_s).min(MAX_WAIT_S);
         }
         self.release_through(t_s);
         // The interval's samples run between the previous fix and this one
