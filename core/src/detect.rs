@@ -527,6 +527,9 @@ pub struct Detector {
     /// handlebar's wobble is not the vehicle turning.
     yaw_smooth_rps: f32,
     long: Option<LongCandidate>,
+    /// A closed longitudinal candidate waiting for the fix after it (a new
+    /// one opened meanwhile).
+    long_parked: Option<LongCandidate>,
     lat: Option<LatEpisode>,
     pre: Option<PreLock>,
     pending: [Option<PreLock>; PRE_LOCK_CAPACITY],
@@ -562,6 +565,7 @@ impl Detector {
             gps_lateral_mps2: 0.0,
             yaw_smooth_rps: 0.0,
             long: None,
+            long_parked: None,
             lat: None,
             pre: None,
             pending: [None; PRE_LOCK_CAPACITY],
@@ -693,6 +697,9 @@ impl Detector {
     /// Decides every open candidate now (end of the trip): what would have
     /// waited for more samples is judged on what is known.
     pub fn finish(&mut self, t_s: f64) {
+        if let Some(c) = self.long_parked.take() {
+            self.decide_long(t_s, &c);
+        }
         if let Some(c) = self.long.take() {
             self.decide_long(t_s, &c);
         }
@@ -830,7 +837,7 @@ impl Detector {
             if inp.tilt_known {
                 self.pre_lock_step(t, dt, inp, freefall_now, rot_limit);
             }
-            if self.long.is_none() && self.lat.is_none() {
+            if self.long.is_none() && self.long_parked.is_none() && self.lat.is_none() {
                 return;
             }
         }
@@ -1111,17 +1118,26 @@ impl Detector {
             let opposite = (c.sign < 0.0 && accel) || (c.sign > 0.0 && brake);
             if !c.active {
                 let since = (t - c.w.end_s) as f32;
-                let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
-                let no_gps = !self.gps_recent(t);
-                // Waits up to 0.8 s for the fix after the candidate, longer
-                // when fixes arrive late; a new crossing meanwhile is a new
-                // candidate, not more of this one.
-                let gave_up = since >= 0.8 + self.fix_lag_s || (since >= 0.8 && (brake || accel));
-                if opposite || (since >= self.cfg.merge_gap_s && (gps_closed || no_gps || gave_up))
+                let ready = self.long_ready(t, &c);
+                // A new crossing after 0.8 s is a new candidate, not more of
+                // this one; a closed one still waits for its fix, parked.
+                if opposite
+                    || (since >= self.cfg.merge_gap_s && ready)
+                    || (since >= 0.8 && (brake || accel))
                 {
                     self.long = None;
-                    self.decide_long(t, &c);
+                    if ready {
+                        self.decide_long(t, &c);
+                    } else if let Some(old) = self.long_parked.replace(c) {
+                        self.decide_long(t, &old);
+                    }
                 }
+            }
+        }
+        if let Some(c) = self.long_parked {
+            if self.long_ready(t, &c) {
+                self.long_parked = None;
+                self.decide_long(t, &c);
             }
         }
         if self.long.is_none() && (brake || accel) {
@@ -1146,6 +1162,16 @@ impl Detector {
                 active: true,
             });
         }
+    }
+
+    /// A closed longitudinal candidate can be decided: the fix after it has
+    /// come, there is no GPS, or it waited 0.8 s (longer when fixes arrive
+    /// late) in vain.
+    fn long_ready(&self, t: f64, c: &LongCandidate) -> bool {
+        let since = (t - c.w.end_s) as f32;
+        self.gps_around(c.w.start_s, c.w.end_s).1.is_some()
+            || !self.gps_recent(t)
+            || since >= 0.8 + self.fix_lag_s
     }
 
     /// Guards shared by all kinds; `None` means the candidate may be reported.
