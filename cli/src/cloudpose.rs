@@ -218,22 +218,37 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         .iter()
         .filter(|o| o.2 == OrientationState::Locked)
         .collect();
-    let corr_at = |lag_s: f64| {
+    // Correlations at a lag, the vehicle-frame output turned by `yaw_rad`
+    // about the vertical (positive to the left).
+    let corr_turned = |lag_s: f64, yaw_rad: f64| {
+        let (sin, cos) = yaw_rad.sin_cos();
         let (mut px, mut py, mut cx, mut cy) = (vec![], vec![], vec![], vec![]);
         for (wall, a, _) in &locked {
             if let (Some(l), Some(y)) = (
                 interp(&can_long, wall + lag_s),
                 interp(&can_lat, wall + lag_s),
             ) {
-                px.push(f64::from(a[0]));
-                py.push(f64::from(a[1]));
+                let (x0, y0) = (f64::from(a[0]), f64::from(a[1]));
+                px.push(cos * x0 + sin * y0);
+                py.push(-sin * x0 + cos * y0);
                 cx.push(l);
                 cy.push(can_lat_sign * y);
             }
         }
         (pearson(&px, &cx), pearson(&py, &cy), px.len())
     };
+    let corr_at = |lag_s: f64| corr_turned(lag_s, 0.0);
     let (r_long, r_lat, n) = corr_at(0.0);
+    // The heading error the CAN bus implies: the turn of the output that
+    // agrees with it best (a diagnosis; nothing is tuned on it).
+    let mut yaw_fit = (0.0f64, r_long, r_lat);
+    for k in -30..=30 {
+        let d = f64::from(k);
+        let (a, b, _) = corr_turned(0.0, d.to_radians());
+        if a + b > yaw_fit.1 + yaw_fit.2 {
+            yaw_fit = (d, a, b);
+        }
+    }
     let mut best = (0.0, r_long, r_lat);
     for k in -15..=15 {
         let lag = f64::from(k) * 0.1;
@@ -285,6 +300,12 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         best.1,
         best.2,
         best.0
+    )?;
+    say!(
+        "    longitudinal r = {:.3}              lateral r = {:.3}                with the output turned {:+.0} deg (the heading error the CAN bus implies)",
+        yaw_fit.1,
+        yaw_fit.2,
+        yaw_fit.0
     )?;
     // Events, with what the CAN bus measured around them.
     let can_peak = |track: &[(f64, f64)], a: f64, b: f64| {
