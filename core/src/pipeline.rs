@@ -147,7 +147,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 8648 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 8720 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
