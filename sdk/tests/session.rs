@@ -62,13 +62,17 @@ fn a_trip_records_alerts_and_syncs_once() {
     assert_eq!(sdk.orientation().unwrap().state, "locked");
     let summary = sdk.stop_trip().unwrap();
     let got = alerts.0.lock().unwrap().clone();
-    // The same events as the core pipeline finds on the same trip.
+    // The same events as the core pipeline finds on the same trip pushed in
+    // the same order (IMU batches of 100, then the fixes timed within them).
     let mut scenario = safelane_fixtures::scenario::by_name("city-dash").unwrap();
     scenario.duration_s = 600.0;
     let trip = safelane_fixtures::simulate(&scenario, 1);
-    let (core_events, _) =
-        safelane_fixtures::eval::detect_events(&trip, safelane_core::PipelineConfig::car())
-            .unwrap();
+    let (core_events, _) = safelane_fixtures::eval::detect_events_batched(
+        &trip,
+        safelane_core::PipelineConfig::car(),
+        100,
+    )
+    .unwrap();
     assert!(core_events.len() >= 3, "{}", core_events.len());
     assert_eq!(got.len(), core_events.len(), "{got:?}");
     let brakings = core_events
