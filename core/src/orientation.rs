@@ -1093,6 +1093,12 @@ impl OrientationEstimator {
                 self.pending_quiet = None;
                 if self.gps_steady {
                     self.consider_quiet(pending);
+                    // The rotation follows the new tilt now, not at the next
+                    // block (a first tilt with the rotation still identity
+                    // would hand the detector gravity as acceleration).
+                    if self.tilt_known() {
+                        self.solve();
+                    }
                 }
             }
             None => {}
