@@ -212,6 +212,26 @@ impl ClockGuard {
 /// Checks one IMU sample against the previous accepted timestamp.
 #[inline]
 pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> {
+    // Fast path, branch-free: `|x| <= max` is false for NaN and infinities
+    // too, so one comparison per value accepts a good sample; a bad one
+    // goes through the checks below, which name the reason.
+    let [ax, ay, az] = s.accel_mps2;
+    let accel_ok =
+        (ax.abs() <= MAX_ACCEL_MPS2) & (ay.abs() <= MAX_ACCEL_MPS2) & (az.abs() <= MAX_ACCEL_MPS2);
+    let gyro_ok = s.gyro_rps.is_none_or(|[gx, gy, gz]| {
+        (gx.abs() <= MAX_GYRO_RPS) & (gy.abs() <= MAX_GYRO_RPS) & (gz.abs() <= MAX_GYRO_RPS)
+    });
+    // `t > last` is false for a NaN time but true for +inf: finiteness too.
+    let time_ok = s.t_s.is_finite() & last_t_s.is_none_or(|last| s.t_s > last);
+    if accel_ok & gyro_ok & time_ok {
+        return Ok(());
+    }
+    check_imu_slow(s, last_t_s)
+}
+
+/// [`check_imu`] for a sample that failed the fast path: the reason.
+#[cold]
+fn check_imu_slow(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> {
     let [ax, ay, az] = s.accel_mps2;
     // A NaN or an infinity anywhere makes the sum non-finite (so does an
     // overflow of three huge values, which are out of range anyway).
