@@ -28,6 +28,7 @@
 
 use crate::ConfigError;
 use crate::event::{Direction, EventKind};
+use crate::input::FixDelay;
 use crate::queue::EventQueue;
 
 /// How many events wait to be pulled before the oldest is dropped (and counted).
@@ -513,10 +514,9 @@ pub struct Detector {
     hist_len: usize,
     /// Time of the latest sample, s.
     now_s: f64,
-    /// How late fixes arrive (latest sample time minus fix time when it
-    /// came; the largest of late, slowly forgotten), s. Decisions that need
-    /// the fix after a candidate wait this much longer for it.
-    fix_lag_s: f32,
+    /// How late fixes arrive: decisions that need the fix after a
+    /// candidate wait this much longer for it.
+    fix_lag: FixDelay,
     /// Cumulative rotation about the vehicle's x and y axes, rad (signed, so
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
@@ -558,7 +558,7 @@ impl Detector {
             hist_next: 0,
             hist_len: 0,
             now_s: f64::NEG_INFINITY,
-            fix_lag_s: 0.0,
+            fix_lag: FixDelay::default(),
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
             last_freefall_t_s: f64::NEG_INFINITY,
@@ -671,7 +671,7 @@ impl Detector {
     /// A fix within 3 s of `t`, or one is still to come (fixes arrive late).
     fn gps_recent(&self, t: f64) -> bool {
         self.latest_gps()
-            .is_some_and(|p| t - p.t_s < 3.0 + f64::from(self.fix_lag_s))
+            .is_some_and(|p| t - p.t_s < 3.0 + f64::from(self.fix_lag.s()))
     }
 
     fn position_near(&self, t: f64) -> Option<(f64, f64)> {
@@ -730,10 +730,7 @@ impl Detector {
         bearing_deg: Option<f32>,
     ) {
         let (v_int, heading_int) = self.integrals_at(t_s);
-        let lag_s = (self.now_s - t_s) as f32;
-        if lag_s.is_finite() {
-            self.fix_lag_s = (self.fix_lag_s - 0.02).max(lag_s.clamp(0.0, MAX_FIX_LAG_S));
-        }
+        self.fix_lag.observe(self.now_s - t_s, 0.02, MAX_FIX_LAG_S);
         let p = GpsPoint {
             t_s,
             speed_mps,
@@ -897,7 +894,7 @@ impl Detector {
             let gps_closed = self.gps_around(c.w.start_s, c.w.end_s).1.is_some();
             if !c.active
                 && since >= self.cfg.merge_gap_s
-                && (gps_closed || !self.gps_recent(t) || since >= 1.0 + self.fix_lag_s)
+                && (gps_closed || !self.gps_recent(t) || since >= 1.0 + self.fix_lag.s())
             {
                 self.pre = None;
                 let mut c = c;
@@ -1171,7 +1168,7 @@ impl Detector {
         let since = (t - c.w.end_s) as f32;
         self.gps_around(c.w.start_s, c.w.end_s).1.is_some()
             || !self.gps_recent(t)
-            || since >= 0.8 + self.fix_lag_s
+            || since >= 0.8 + self.fix_lag.s()
     }
 
     /// Guards shared by all kinds; `None` means the candidate may be reported.
@@ -1338,7 +1335,7 @@ impl Detector {
                 let gps_after = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5).1;
                 if ep.gyro
                     || gps_after.is_some()
-                    || quiet >= 2.0 + self.cfg.lateral_quiet_s + self.fix_lag_s
+                    || quiet >= 2.0 + self.cfg.lateral_quiet_s + self.fix_lag.s()
                     || !self.gps_recent(t)
                 {
                     self.lat = None;

@@ -162,6 +162,28 @@ impl InputCounts {
     }
 }
 
+/// How late GPS fixes arrive: the latest sample time minus the fix's own
+/// time when it came, the largest of late, slowly forgotten (a growing delay
+/// is followed at once, a shrinking one step by step).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FixDelay(f32);
+
+impl FixDelay {
+    /// Takes one fix's delay `lag_s` (negative: on time; not finite:
+    /// ignored), forgetting `forget_s` of the old estimate, at most `max_s`.
+    pub fn observe(&mut self, lag_s: f64, forget_s: f32, max_s: f32) {
+        let lag_s = lag_s as f32;
+        if lag_s.is_finite() {
+            self.0 = (self.0 - forget_s).max(lag_s.clamp(0.0, max_s));
+        }
+    }
+
+    /// The delay, s.
+    pub fn s(&self) -> f32 {
+        self.0
+    }
+}
+
 /// Guards a stream's clock against corrupt far-future timestamps: a forward
 /// jump beyond the limit is rejected unless `CONFIRMATIONS` consecutive
 /// samples continue the new timeline (then the stream resynchronises).

@@ -35,10 +35,12 @@
 //! nothing per sample beyond the accumulation done by the pipeline.
 
 use crate::ConfigError;
+use crate::input::FixDelay;
 use crate::math::{
     self, Mat3, Sym3, Vec3, add, angle_between, any_perpendicular, cross, dot, norm, normalize,
     reject, scale, sub,
 };
+use crate::queue::EventQueue;
 
 /// Where the estimator stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -478,10 +480,9 @@ pub struct OrientationEstimator {
     // GPS.
     gps: [GpsMemory; 3],
     gps_len: usize,
-    /// Closed buckets waiting for their fixes, oldest at `queue_head`.
-    queue: [Bucket; QUEUE_LEN],
-    queue_head: usize,
-    queue_len: usize,
+    /// Closed buckets waiting for their fixes (never full when pushed: the
+    /// oldest is used first).
+    queue: EventQueue<Bucket, QUEUE_LEN>,
     /// Released buckets of the block in progress.
     block_acc: BlockStats,
     /// Sums of the released samples since the last fix (its GPS interval),
@@ -489,9 +490,9 @@ pub struct OrientationEstimator {
     gps_carry: IntervalStats,
     carry_start_s: Option<f64>,
     released_t_s: f64,
-    /// How long a closed bucket waits for the fixes timed before its end,
-    /// s: the fixes' delivery delay (largest seen, slowly forgotten).
-    wait_s: f32,
+    /// How long a closed bucket waits for the fixes timed before its end:
+    /// the fixes' delivery delay.
+    wait: FixDelay,
     gps_steady: bool,
     last_speed_mps: f32,
     last_gps_t_s: Option<f64>,
@@ -545,14 +546,12 @@ impl OrientationEstimator {
             n_stop: 0.0,
             gps: [GpsMemory::default(); 3],
             gps_len: 0,
-            queue: [Bucket::default(); QUEUE_LEN],
-            queue_head: 0,
-            queue_len: 0,
+            queue: EventQueue::new(),
             block_acc: BlockStats::default(),
             gps_carry: IntervalStats::default(),
             carry_start_s: None,
             released_t_s: f64::NEG_INFINITY,
-            wait_s: 0.0,
+            wait: FixDelay::default(),
             gps_steady: false,
             last_speed_mps: 0.0,
             last_gps_t_s: None,
@@ -607,7 +606,7 @@ impl OrientationEstimator {
     pub fn phone_fell(&mut self) {
         if self.state != OrientationState::Moved {
             self.mark_moved(3);
-            self.queue_len = 0;
+            self.queue.clear();
             self.block_acc = BlockStats::default();
         }
     }
@@ -665,13 +664,13 @@ impl OrientationEstimator {
         let cfg = self.cfg;
         let moves = (self.moves, self.moves_by, self.frame_jumps + 1);
         let gps = (self.gps, self.gps_len, self.last_gps_t_s);
-        let queue = (self.queue, self.queue_head, self.queue_len, self.block_acc);
-        let timing = (self.released_t_s, self.wait_s);
+        let queue = (self.queue, self.block_acc);
+        let timing = (self.released_t_s, self.wait);
         *self = Self::new(cfg);
         (self.moves, self.moves_by, self.frame_jumps) = moves;
         (self.gps, self.gps_len, self.last_gps_t_s) = gps;
-        (self.queue, self.queue_head, self.queue_len, self.block_acc) = queue;
-        (self.released_t_s, self.wait_s) = timing;
+        (self.queue, self.block_acc) = queue;
+        (self.released_t_s, self.wait) = timing;
     }
 
     fn mark_moved(&mut self, detector: usize) {
@@ -719,68 +718,74 @@ impl OrientationEstimator {
         t_end_s: f64,
         ends_block: bool,
     ) {
-        if self.queue_len == QUEUE_LEN {
+        if self.queue.is_full() {
             self.release_one();
         }
-        let i = (self.queue_head + self.queue_len) % QUEUE_LEN;
-        self.queue[i] = Bucket {
+        self.queue.push(Bucket {
             stats: *stats,
             t_start_s,
             t_end_s,
             ends_block,
             gps_share: 0.0,
-        };
-        self.queue_len += 1;
-        let due = t_end_s - f64::from(self.wait_s);
-        while self.queue_len > 0 && self.queue[self.queue_head].t_end_s <= due {
-            self.release_one();
-        }
+        });
+        self.release_until(t_end_s - f64::from(self.wait.s()));
     }
 
     /// Uses every waiting bucket now (the end of a trip, a gap in the stream).
     pub fn flush(&mut self) {
-        while self.queue_len > 0 {
+        while self.release_one() {}
+    }
+
+    /// Uses the waiting buckets that end by `t_s`.
+    fn release_until(&mut self, t_s: f64) {
+        while self.queue.front().is_some_and(|b| b.t_end_s <= t_s) {
             self.release_one();
         }
     }
 
-    /// Takes the oldest waiting bucket into the current GPS interval and block.
-    fn release_one(&mut self) {
-        let b = self.queue[self.queue_head];
-        self.queue_head = (self.queue_head + 1) % QUEUE_LEN;
-        self.queue_len -= 1;
-        self.gps_carry = self.gps_carry.plus(&b.stats.sums.scaled(1.0 - b.gps_share));
-        self.carry_start_s.get_or_insert(b.t_start_s);
+    /// Takes the oldest waiting bucket (if any) into the current GPS
+    /// interval and block.
+    fn release_one(&mut self) -> bool {
+        let Some(b) = self.queue.pop() else {
+            return false;
+        };
+        self.carry(&b.stats.sums.scaled(1.0 - b.gps_share), b.t_start_s);
         self.released_t_s = b.t_end_s;
         self.block_acc = self.block_acc.merged(&b.stats);
         if b.ends_block {
             let block = core::mem::take(&mut self.block_acc);
             self.end_block(&block, b.t_end_s);
         }
+        true
+    }
+
+    /// Adds samples from `t_start_s` on to the current GPS interval.
+    fn carry(&mut self, part: &IntervalStats, t_start_s: f64) {
+        self.gps_carry = self.gps_carry.plus(part);
+        self.carry_start_s.get_or_insert(t_start_s);
     }
 
     /// Brings the GPS interval up to the fix time `t_s`: releases the
     /// buckets that end by then and takes the share of the one `t_s` falls
     /// in that lies before it.
     fn release_through(&mut self, t_s: f64) {
-        while self.queue_len > 0 && self.queue[self.queue_head].t_end_s <= t_s {
-            self.release_one();
+        self.release_until(t_s);
+        let Some(b) = self.queue.front_mut() else {
+            return;
+        };
+        let len = b.t_end_s - b.t_start_s;
+        if !(t_s > b.t_start_s && len > 0.0) {
+            return;
         }
-        if self.queue_len > 0 {
-            let b = &mut self.queue[self.queue_head];
-            let len = b.t_end_s - b.t_start_s;
-            if t_s > b.t_start_s && len > 0.0 {
-                let share = ((t_s - b.t_start_s) / len) as f32;
-                if share > b.gps_share {
-                    let part = b.stats.sums.scaled(share - b.gps_share);
-                    b.gps_share = share;
-                    let t_start_s = b.t_start_s;
-                    self.gps_carry = self.gps_carry.plus(&part);
-                    self.carry_start_s.get_or_insert(t_start_s);
-                    self.released_t_s = self.released_t_s.max(t_s);
-                }
-            }
+        let share = ((t_s - b.t_start_s) / len) as f32;
+        if share <= b.gps_share {
+            return;
         }
+        let part = b.stats.sums.scaled(share - b.gps_share);
+        b.gps_share = share;
+        let t_start_s = b.t_start_s;
+        self.carry(&part, t_start_s);
+        self.released_t_s = self.released_t_s.max(t_s);
     }
 
     /// Consumes one closed statistics block ending at `t_s`.
@@ -1018,10 +1023,8 @@ impl OrientationEstimator {
         imu_t_s: Option<f64>,
     ) {
         if let Some(now) = imu_t_s {
-            let lag_s = ((now - t_s) as f32).clamp(0.0, MAX_WAIT_S);
-            // Follows a growing delay at once, a shrinking one slowly; a
-            // fix on time (timed after the last sample) needs no wait.
-            self.wait_s = (self.wait_s - 0.05).max(lag_s).min(MAX_WAIT_S);
+            // A fix on time (timed after the last sample) needs no wait.
+            self.wait.observe(now - t_s, 0.05, MAX_WAIT_S);
         }
         self.release_through(t_s);
         // The interval's samples run between the previous fix and this one

@@ -147,7 +147,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 8720 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 8728 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,

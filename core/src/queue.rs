@@ -1,5 +1,6 @@
 //! A fixed-capacity FIFO that drops (and counts) its oldest item when full:
-//! how detectors hand events to a caller that may pull late.
+//! how detectors hand events to a caller that may pull late, and where the
+//! orientation estimator keeps the samples waiting for late GPS fixes.
 
 /// Fixed-capacity FIFO; pushing into a full queue drops the oldest item.
 #[derive(Clone, Copy, Debug)]
@@ -47,6 +48,34 @@ impl<T: Copy, const N: usize> EventQueue<T, N> {
         self.len += 1;
     }
 
+    /// The oldest item, to change in place.
+    pub fn front_mut(&mut self) -> Option<&mut T> {
+        if self.len == 0 {
+            return None;
+        }
+        self.items[self.head].as_mut()
+    }
+
+    /// The oldest item.
+    pub fn front(&self) -> Option<&T> {
+        if self.len == 0 {
+            return None;
+        }
+        self.items[self.head].as_ref()
+    }
+
+    /// Drops every item (not counted as dropped: nobody was to pull them).
+    pub fn clear(&mut self) {
+        self.items = [None; N];
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Whether the next push drops the oldest item.
+    pub fn is_full(&self) -> bool {
+        self.len == N
+    }
+
     /// Items dropped because nobody pulled them in time.
     pub fn dropped(&self) -> u32 {
         self.dropped
@@ -82,8 +111,18 @@ mod tests {
         q.push(3);
         assert_eq!(q.dropped(), 1);
         assert_eq!(q.len(), 2);
-        assert_eq!(q.pop(), Some(2));
+        assert!(q.is_full());
+        assert_eq!(q.front(), Some(&2));
+        if let Some(front) = q.front_mut() {
+            *front = 20;
+        }
+        assert_eq!(q.pop(), Some(20));
         assert_eq!(q.pop(), Some(3));
         assert_eq!(q.pop(), None);
+        assert_eq!(q.front(), None);
+        q.push(4);
+        q.clear();
+        assert!(q.is_empty());
+        assert_eq!(q.dropped(), 1, "clearing is not dropping");
     }
 }
