@@ -24,6 +24,7 @@
 use biquad::{Coefficients, Hertz, Q_BUTTERWORTH_F32, Type};
 
 use crate::ConfigError;
+use crate::math::{f32x4, xyz};
 
 /// Which filter currently provides the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -108,10 +109,6 @@ impl FilterConfig {
     }
 }
 
-/// Three axes padded to four lanes (the fourth stays zero) so the per-sample
-/// arithmetic compiles to one vector operation per step.
-type Lanes = [f32; 4];
-
 /// Smallest measurement variance the Kalman filter assumes, (m/s^2)^2.
 const MIN_MEASUREMENT_VAR: f32 = 1e-4;
 
@@ -122,8 +119,8 @@ pub struct AdaptiveFilter {
     /// Low-pass coefficients (designed by the `biquad` crate) and the
     /// transposed direct form II state of the three axes, run as one loop.
     lp_c: Coefficients<f32>,
-    lp_s1: Lanes,
-    lp_s2: Lanes,
+    lp_s1: f32x4,
+    lp_s2: f32x4,
     lowpass_fs_hz: f32,
     // Kalman: per-axis state [accel, jerk]; covariance shared by the axes
     // because they see the same dt, process and measurement noise.
@@ -136,11 +133,11 @@ pub struct AdaptiveFilter {
     streak: u8,
     // Noise window accumulators: sums for a per-axis linear fit against the
     // sample index (time within the window).
-    last_input: Lanes,
+    last_input: f32x4,
     win_n: f32,
-    win_sx: Lanes,
-    win_sxx: Lanes,
-    win_sxi: Lanes,
+    win_sx: f32x4,
+    win_sxx: f32x4,
+    win_sxi: f32x4,
     last_noise_mps2: f32,
 }
 
@@ -169,8 +166,8 @@ impl AdaptiveFilter {
         Self {
             cfg,
             lp_c: c,
-            lp_s1: [0.0; 4],
-            lp_s2: [0.0; 4],
+            lp_s1: f32x4::ZERO,
+            lp_s2: f32x4::ZERO,
             lowpass_fs_hz: fs_hz,
             kf_x: [[0.0; 2]; 3],
             kf_p: [1.0, 0.0, 1.0],
@@ -179,11 +176,11 @@ impl AdaptiveFilter {
             primed: false,
             mode: FilterMode::LowPass,
             streak: 0,
-            last_input: [0.0; 4],
+            last_input: f32x4::ZERO,
             win_n: 0.0,
-            win_sx: [0.0; 4],
-            win_sxx: [0.0; 4],
-            win_sxi: [0.0; 4],
+            win_sx: f32x4::ZERO,
+            win_sxx: f32x4::ZERO,
+            win_sxi: f32x4::ZERO,
             last_noise_mps2: 0.0,
         }
     }
@@ -200,17 +197,17 @@ impl AdaptiveFilter {
 
     /// Forgets the signal history (after a gap), keeping the mode.
     pub fn reset(&mut self) {
-        self.lp_s1 = [0.0; 4];
-        self.lp_s2 = [0.0; 4];
+        self.lp_s1 = f32x4::ZERO;
+        self.lp_s2 = f32x4::ZERO;
         self.primed = false;
         self.clear_window();
     }
 
     fn clear_window(&mut self) {
         self.win_n = 0.0;
-        self.win_sx = [0.0; 4];
-        self.win_sxx = [0.0; 4];
-        self.win_sxi = [0.0; 4];
+        self.win_sx = f32x4::ZERO;
+        self.win_sxx = f32x4::ZERO;
+        self.win_sxi = f32x4::ZERO;
     }
 
     /// Retunes the low-pass when the sample rate moved by more than 10 %.
@@ -224,44 +221,48 @@ impl AdaptiveFilter {
     /// Filters one sample taken `dt_s` after the previous one; returns the
     /// output of the selected filter.
     pub fn run(&mut self, x: [f32; 3], dt_s: f32) -> [f32; 3] {
-        let x4: Lanes = [x[0], x[1], x[2], 0.0];
+        self.run_lanes(f32x4::new([x[0], x[1], x[2], 0.0]), dt_s)
+    }
+
+    /// [`Self::run`] on a sample already in SIMD lanes (the fourth is
+    /// carried along and ignored), as the pipeline has it.
+    #[inline]
+    pub fn run_lanes(&mut self, x4: f32x4, dt_s: f32) -> [f32; 3] {
         if self.win_n == 0.0 {
             // Window origin: sums are taken relative to its first sample.
             self.last_input = x4;
         }
+        let c = self.lp_c;
         if !self.primed {
             // Start both filters at the first value instead of zero, so the
             // output has no start-up transient: the low-pass's steady state
             // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
-            let c = self.lp_c;
-            self.lp_s1 = x4.map(|xa| xa * (1.0 - c.b0));
-            self.lp_s2 = x4.map(|xa| xa * (c.b2 - c.a2));
-            for (kf, xa) in self.kf_x.iter_mut().zip(x) {
+            self.lp_s1 = x4 * f32x4::splat(1.0 - c.b0);
+            self.lp_s2 = x4 * f32x4::splat(c.b2 - c.a2);
+            for (kf, xa) in self.kf_x.iter_mut().zip(xyz(x4)) {
                 *kf = [xa, 0.0];
             }
             self.kf_p = [self.kf_r, 0.0, 1.0];
             self.primed = true;
         }
         // Centre on the window's first sample so the f32 sums stay exact.
-        let i = self.win_n;
-        let v: Lanes = core::array::from_fn(|k| x4[k] - self.last_input[k]);
-        self.win_sx = core::array::from_fn(|k| self.win_sx[k] + v[k]);
-        self.win_sxx = core::array::from_fn(|k| self.win_sxx[k] + v[k] * v[k]);
-        self.win_sxi = core::array::from_fn(|k| self.win_sxi[k] + v[k] * i);
+        let v = x4 - self.last_input;
+        self.win_sx += v;
+        self.win_sxx += v * v;
+        self.win_sxi += v * f32x4::splat(self.win_n);
         self.win_n += 1.0;
 
         // Transposed direct form II, all lanes at once.
-        let c = self.lp_c;
-        let y: Lanes = core::array::from_fn(|k| c.b0 * x4[k] + self.lp_s1[k]);
-        self.lp_s1 = core::array::from_fn(|k| c.b1 * x4[k] - c.a1 * y[k] + self.lp_s2[k]);
-        self.lp_s2 = core::array::from_fn(|k| c.b2 * x4[k] - c.a2 * y[k]);
-        let lp = [y[0], y[1], y[2]];
+        let y = f32x4::splat(c.b0) * x4 + self.lp_s1;
+        self.lp_s1 = f32x4::splat(c.b1) * x4 - f32x4::splat(c.a1) * y + self.lp_s2;
+        self.lp_s2 = f32x4::splat(c.b2) * x4 - f32x4::splat(c.a2) * y;
+        let lp = xyz(y);
         self.last_lowpass = lp;
         // The low-pass always runs (it is cheap and keeps its state for a
         // switch back); the Kalman filter only while it is selected.
         match self.mode {
             FilterMode::LowPass => lp,
-            FilterMode::Kalman => self.kalman_step(x, dt_s),
+            FilterMode::Kalman => self.kalman_step(xyz(x4), dt_s),
         }
     }
 
@@ -304,9 +305,14 @@ impl AdaptiveFilter {
         let si = n * (n - 1.0) / 2.0;
         let sii = (n - 1.0) * n * (2.0 * n - 1.0) / 6.0;
         let det = n * sii - si * si;
+        let (win_sx, win_sxx, win_sxi) = (
+            self.win_sx.to_array(),
+            self.win_sxx.to_array(),
+            self.win_sxi.to_array(),
+        );
         let mut var = 0.0;
         for axis in 0..3 {
-            let (sx, sxx, sxi) = (self.win_sx[axis], self.win_sxx[axis], self.win_sxi[axis]);
+            let (sx, sxx, sxi) = (win_sx[axis], win_sxx[axis], win_sxi[axis]);
             let slope = (n * sxi - si * sx) / det;
             let icpt = (sx - slope * si) / n;
             // Residual sum of squares of the least-squares line.

@@ -7,6 +7,8 @@
 
 use core::fmt;
 
+use crate::math::f32x4;
+
 /// Standard gravity in m/s^2.
 pub const STANDARD_GRAVITY_MPS2: f32 = 9.806_65;
 
@@ -208,8 +210,12 @@ impl ClockGuard {
             return Ok(());
         };
         if t_s - last <= max_jump_s {
-            self.pending_t_s = None;
-            self.confirmations = 0;
+            // (Written only when there is something to clear: this runs for
+            // every sample.)
+            if self.pending_t_s.is_some() {
+                self.pending_t_s = None;
+                self.confirmations = 0;
+            }
             return Ok(());
         }
         match self.pending_t_s {
@@ -235,17 +241,20 @@ impl ClockGuard {
 #[inline]
 pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> {
     // Fast path, branch-free: `|x| <= max` is false for NaN and infinities
-    // too, so one comparison per value accepts a good sample; a bad one
-    // goes through the checks below, which name the reason.
+    // too, so one comparison per value accepts a good sample (all six in
+    // two SIMD comparisons); a bad one goes through the checks below, which
+    // name the reason.
     let [ax, ay, az] = s.accel_mps2;
-    let accel_ok =
-        (ax.abs() <= MAX_ACCEL_MPS2) & (ay.abs() <= MAX_ACCEL_MPS2) & (az.abs() <= MAX_ACCEL_MPS2);
-    let gyro_ok = s.gyro_rps.is_none_or(|[gx, gy, gz]| {
-        (gx.abs() <= MAX_GYRO_RPS) & (gy.abs() <= MAX_GYRO_RPS) & (gz.abs() <= MAX_GYRO_RPS)
-    });
+    let [gx, gy, gz] = s.gyro_rps.unwrap_or([0.0; 3]);
+    let accel_ok = f32x4::new([ax, ay, az, 0.0])
+        .abs()
+        .simd_le(f32x4::splat(MAX_ACCEL_MPS2));
+    let gyro_ok = f32x4::new([gx, gy, gz, 0.0])
+        .abs()
+        .simd_le(f32x4::splat(MAX_GYRO_RPS));
     // `t > last` is false for a NaN time but true for +inf: finiteness too.
     let time_ok = s.t_s.is_finite() & last_t_s.is_none_or(|last| s.t_s > last);
-    if accel_ok & gyro_ok & time_ok {
+    if (accel_ok & gyro_ok).all() & time_ok {
         return Ok(());
     }
     check_imu_slow(s, last_t_s)

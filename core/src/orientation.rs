@@ -37,8 +37,8 @@
 use crate::ConfigError;
 use crate::input::FixDelay;
 use crate::math::{
-    self, Mat3, Sym3, Vec3, add, angle_between, any_perpendicular, cross, dot, norm, normalize,
-    reject, scale, sub,
+    self, Columns, Mat3, Sym3, Vec3, add, angle_between, any_perpendicular, cross, dot, f32x4,
+    lanes, norm, normalize, reject, scale, sub, xyz,
 };
 use crate::queue::EventQueue;
 
@@ -295,60 +295,73 @@ impl OrientationConfig {
 /// stretch cut at a fix time carries a fraction of a bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct IntervalStats {
-    n: f32,
-    sum_f: Vec3,
-    n_gyro: f32,
-    sum_w: Vec3,
-    rot: Vec3,
+    /// Sum of specific force per axis; the sample count in the fourth lane.
+    /// (Lanes, so a sample is added with one vector instruction.)
+    f_n: f32x4,
+    /// Sum of angular rate per axis; the gyroscope sample count in the fourth lane.
+    w_n: f32x4,
+    /// Integrated rotation (angular rate times dt) per axis, rad.
+    rot: f32x4,
 }
 
 impl IntervalStats {
-    /// Adds one sample.
+    /// Adds one sample (`f4`: specific force with 1 in the fourth lane).
     #[inline]
-    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
-        self.n += 1.0;
-        self.sum_f = add(self.sum_f, f);
+    fn add(&mut self, f4: f32x4, w: Option<Vec3>, dt_s: f32) {
+        self.f_n += f4;
         if let Some(w) = w {
-            self.n_gyro += 1.0;
-            self.sum_w = add(self.sum_w, w);
-            self.rot = add(self.rot, scale(w, dt_s));
+            let w4 = lanes(w, 1.0);
+            self.w_n += w4;
+            self.rot += w4 * f32x4::splat(dt_s);
         }
     }
 
+    /// Samples in the stretch (fractional where a fix cut a bucket).
+    fn n(&self) -> f32 {
+        self.f_n.to_array()[3]
+    }
+
+    /// Gyroscope samples in the stretch.
+    fn n_gyro(&self) -> f32 {
+        self.w_n.to_array()[3]
+    }
+
+    /// Integrated rotation per phone axis, rad.
+    fn rot(&self) -> Vec3 {
+        xyz(self.rot)
+    }
+
     fn mean_f(&self) -> Vec3 {
-        scale(self.sum_f, 1.0 / self.n.max(1e-3))
+        scale(xyz(self.f_n), 1.0 / self.n().max(1e-3))
     }
 
     /// Gyroscope samples are at least half of all samples.
     fn has_gyro(&self) -> bool {
-        self.n_gyro > 0.0 && self.n_gyro * 2.0 >= self.n
+        self.n_gyro() > 0.0 && self.n_gyro() * 2.0 >= self.n()
     }
 
     fn mean_w(&self) -> Option<Vec3> {
         self.has_gyro()
-            .then(|| scale(self.sum_w, 1.0 / self.n_gyro))
+            .then(|| scale(xyz(self.w_n), 1.0 / self.n_gyro()))
     }
 
     /// Sums of two disjoint stretches.
     fn plus(&self, o: &Self) -> Self {
         Self {
-            n: self.n + o.n,
-            sum_f: add(self.sum_f, o.sum_f),
-            n_gyro: self.n_gyro + o.n_gyro,
-            sum_w: add(self.sum_w, o.sum_w),
-            rot: add(self.rot, o.rot),
+            f_n: self.f_n + o.f_n,
+            w_n: self.w_n + o.w_n,
+            rot: self.rot + o.rot,
         }
     }
 
     /// The sums times `k`: the share `k` of a stretch, its samples assumed
     /// evenly spread.
     fn scaled(&self, k: f32) -> Self {
+        let k4 = f32x4::splat(k);
         Self {
-            n: self.n * k,
-            sum_f: scale(self.sum_f, k),
-            n_gyro: self.n_gyro * k,
-            sum_w: scale(self.sum_w, k),
-            rot: scale(self.rot, k),
+            f_n: self.f_n * k4,
+            w_n: self.w_n * k4,
+            rot: self.rot * k4,
         }
     }
 }
@@ -358,32 +371,30 @@ impl IntervalStats {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BlockStats {
     sums: IntervalStats,
-    /// Sum of squared specific force per axis.
-    sum_f2: Vec3,
+    /// Sum of squared specific force per axis (the count again in the
+    /// fourth lane: it rides along for free).
+    sum_f2: f32x4,
 }
 
 impl BlockStats {
     /// Adds one sample.
     #[inline]
     pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
-        self.sums.add(f, w, dt_s);
-        self.sum_f2 = [
-            self.sum_f2[0] + f[0] * f[0],
-            self.sum_f2[1] + f[1] * f[1],
-            self.sum_f2[2] + f[2] * f[2],
-        ];
+        let f4 = lanes(f, 1.0);
+        self.sums.add(f4, w, dt_s);
+        self.sum_f2 += f4 * f4;
     }
 
     /// Samples in the block.
     pub fn n(&self) -> u32 {
-        self.sums.n as u32
+        self.sums.n() as u32
     }
 
     /// The statistics of this block and the disjoint `o` together.
     fn merged(&self, o: &Self) -> Self {
         Self {
             sums: self.sums.plus(&o.sums),
-            sum_f2: add(self.sum_f2, o.sum_f2),
+            sum_f2: self.sum_f2 + o.sum_f2,
         }
     }
 
@@ -393,10 +404,10 @@ impl BlockStats {
 
     /// Largest per-axis standard deviation.
     fn max_std(&self) -> f32 {
-        let n = self.sums.n.max(1.0);
+        let n = self.sums.n().max(1.0);
         let m = self.mean_f();
         let mut v: f32 = 0.0;
-        for (s2, mi) in self.sum_f2.iter().zip(m) {
+        for (s2, mi) in xyz(self.sum_f2).iter().zip(m) {
             v = v.max(s2 / n - mi * mi);
         }
         libm::sqrtf(v.max(0.0))
@@ -515,6 +526,8 @@ pub struct OrientationEstimator {
     heading_conf: f32,
     heading_source: HeadingSource,
     rotation: Mat3,
+    /// `rotation` as columns, for the per-sample product (see [`Columns`]).
+    columns: Columns,
 }
 
 impl OrientationEstimator {
@@ -569,6 +582,7 @@ impl OrientationEstimator {
             heading_conf: 0.0,
             heading_source: HeadingSource::None,
             rotation: math::IDENTITY,
+            columns: Columns::from_rows(&math::IDENTITY),
         }
     }
 
@@ -615,6 +629,12 @@ impl OrientationEstimator {
     #[inline]
     pub fn rotation(&self) -> &Mat3 {
         &self.rotation
+    }
+
+    /// [`Self::rotation`] as columns, for rotating every sample.
+    #[inline]
+    pub fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// Measured gravity magnitude in m/s^2 (absorbs the accelerometer's scale error).
@@ -790,7 +810,7 @@ impl OrientationEstimator {
 
     /// Consumes one closed statistics block ending at `t_s`.
     fn end_block(&mut self, b: &BlockStats, t_s: f64) {
-        let (n, rot) = (b.sums.n, b.sums.rot);
+        let (n, rot) = (b.sums.n(), b.sums.rot());
         if n < 3.0 {
             return;
         }
@@ -1107,14 +1127,14 @@ impl OrientationEstimator {
             None => {}
         }
 
-        if !self.tilt_known() || interval.n < 3.0 || !in_step {
+        if !self.tilt_known() || interval.n() < 3.0 || !in_step {
             return;
         }
         let deg = core::f32::consts::PI / 180.0;
         // Gyroscope yaw against GPS bearing: a mismatch is the phone turning in
         // the vehicle. Bearing is clockwise, yaw counter-clockwise.
         if let (Some(lat), true) = (lateral, interval.has_gyro()) {
-            let gyro_yaw = dot(interval.rot, self.up);
+            let gyro_yaw = dot(interval.rot(), self.up);
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
             // Summed over a few intervals: a hand turns a phone over seconds.
             self.yaw_mismatch = 0.7 * self.yaw_mismatch + (gyro_yaw - bearing_yaw);
@@ -1130,7 +1150,7 @@ impl OrientationEstimator {
             .is_none_or(|w| dot(w, self.up).abs() < 0.05);
         let straight = match lateral {
             Some(l) => l.abs() < self.cfg.heading_max_lateral_mps2,
-            None => yaw_rate_ok && interval.n_gyro > 0.0,
+            None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };
         let decay = 1.0 - dt / self.cfg.heading_tau_s;
         self.m_long.scale(decay);
@@ -1244,6 +1264,7 @@ impl OrientationEstimator {
             .unwrap_or(e1);
         let y = cross(u, x);
         self.rotation = [x, y, u];
+        self.columns = Columns::from_rows(&self.rotation);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::detect::{
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
-use crate::math::{Vec3, add, dot, mat_vec, scale, sub};
+use crate::math::{dot, f32x4, scale, xyz};
 use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
 use crate::tile::Tile;
 
@@ -147,7 +147,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 8728 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 9344 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -170,7 +170,11 @@ pub struct Pipeline {
     speeding: SpeedingDetector,
     forces: ForceMonitor,
     step_dt_s: f32,
-    step_gyro: Vec3,
+    /// `cfg.max_time_jump_s` and the orientation's block length in f64,
+    /// converted once instead of per sample.
+    max_time_jump_s: f64,
+    block_s: f64,
+    step_gyro: f32x4,
     step_gyro_dt_s: f32,
 }
 
@@ -196,7 +200,9 @@ impl Pipeline {
             speeding: SpeedingDetector::new(cfg.speeding)?,
             forces: ForceMonitor::default(),
             step_dt_s: 0.0,
-            step_gyro: [0.0; 3],
+            max_time_jump_s: f64::from(cfg.max_time_jump_s),
+            block_s: f64::from(cfg.orientation.block_s),
+            step_gyro: f32x4::ZERO,
             step_gyro_dt_s: 0.0,
         })
     }
@@ -303,10 +309,10 @@ impl Pipeline {
     /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
     /// rejected (the rejection is also counted).
     pub fn push_imu(&mut self, s: &ImuSample) -> Result<VehicleSample, Rejection> {
-        let jump = f64::from(self.cfg.max_time_jump_s);
-        if let Err(r) = check_imu(s, self.last_imu_t_s)
-            .and_then(|()| self.imu_clock.check(s.t_s, self.last_imu_t_s, jump))
-        {
+        if let Err(r) = check_imu(s, self.last_imu_t_s).and_then(|()| {
+            self.imu_clock
+                .check(s.t_s, self.last_imu_t_s, self.max_time_jump_s)
+        }) {
             self.counts.count_imu(r);
             return Err(r);
         }
@@ -338,8 +344,7 @@ impl Pipeline {
 
         let f = s.accel_mps2;
         self.bucket.add(f, s.gyro_rps, dt_s);
-        let ends_block =
-            s.t_s - self.block_start_t_s >= f64::from(self.orientation.config().block_s);
+        let ends_block = s.t_s - self.block_start_t_s >= self.block_s;
         if ends_block || s.t_s - self.bucket_start_t_s >= BUCKET_S {
             self.close_bucket(s.t_s, ends_block);
         }
@@ -349,16 +354,18 @@ impl Pipeline {
             self.block_start_t_s = s.t_s;
         }
 
-        let r = self.orientation.rotation();
+        // Rotated as columns on four lanes: the same values as
+        // `mat_vec(rotation, f)`, in a few vector instructions.
+        let r = self.orientation.columns();
         let g = self.orientation.gravity_mps2();
-        let raw = sub(mat_vec(r, f), [0.0, 0.0, g]);
-        let filtered = self.filter.run(raw, dt_s);
-        let gyro_vehicle = s.gyro_rps.map(|w| mat_vec(r, w));
+        let raw = r.mul(f) - f32x4::new([0.0, 0.0, g, 0.0]);
+        let filtered = self.filter.run_lanes(raw, dt_s);
+        let gyro_vehicle = s.gyro_rps.map(|w| r.mul(w));
         let state = self.orientation.state();
         self.forces.add(dot(f, f), g, dt_s);
         self.step_dt_s += dt_s;
         if let Some(w) = gyro_vehicle {
-            self.step_gyro = add(self.step_gyro, scale(w, dt_s));
+            self.step_gyro += w * f32x4::splat(dt_s);
             self.step_gyro_dt_s += dt_s;
         }
         if self.step_dt_s >= DETECTOR_STEP_S {
@@ -366,7 +373,7 @@ impl Pipeline {
             let (specific_force_max_sq, freefall_s) = self.forces.take();
             // Mean rotation rate over the step: the detector integrates it.
             let gyro_rps = (self.step_gyro_dt_s > 0.0)
-                .then(|| scale(self.step_gyro, 1.0 / self.step_gyro_dt_s));
+                .then(|| scale(xyz(self.step_gyro), 1.0 / self.step_gyro_dt_s));
             self.detector.on_sample(&DetectorInput {
                 t_s: s.t_s,
                 dt_s: self.step_dt_s,
@@ -377,7 +384,7 @@ impl Pipeline {
                 gravity_mps2: g,
                 orientation_known: locked,
                 tilt_known: state == OrientationState::Estimating,
-                rotation: *r,
+                rotation: *self.orientation.rotation(),
                 orientation_confidence: if locked {
                     self.orientation.confidence()
                 } else {
@@ -385,7 +392,7 @@ impl Pipeline {
                 },
             });
             self.step_dt_s = 0.0;
-            self.step_gyro = [0.0; 3];
+            self.step_gyro = f32x4::ZERO;
             self.step_gyro_dt_s = 0.0;
         }
         if self.detector.take_freefall() {
@@ -395,8 +402,8 @@ impl Pipeline {
         Ok(VehicleSample {
             t_s: s.t_s,
             accel_mps2: filtered,
-            accel_raw_mps2: raw,
-            gyro_rps: gyro_vehicle,
+            accel_raw_mps2: xyz(raw),
+            gyro_rps: gyro_vehicle.map(xyz),
             orientation: state,
             filter: self.filter.mode(),
         })
