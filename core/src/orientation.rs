@@ -454,6 +454,10 @@ const INIT_AGREEMENT_DEG: f32 = 6.0;
 /// Slowest GPS speed at which speed changes and turns count as the
 /// vehicle's (a person walks at 1-2 m/s).
 const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
+/// Mean rotation off the vertical over a GPS interval above which the phone
+/// wobbles in a hand or pocket (a vehicle turns about the vertical), rad/s:
+/// then its vertical rate does not say whether the vehicle turned.
+const WOBBLE_RPS: f32 = 0.1;
 const STOP_RING: usize = 3;
 
 /// The orientation estimator. Fixed size, no allocation.
@@ -1148,8 +1152,22 @@ impl OrientationEstimator {
         let yaw_rate_ok = interval
             .mean_w()
             .is_none_or(|w| dot(w, self.up).abs() < 0.05);
+        // Straight: the GPS course says so and, on a steady mount, so does the
+        // gyroscope (yaw rate x speed, the same lateral bound). A phone's GPS
+        // course is smoothed and lags a turn by a second or more (the real
+        // cloudpose drive: accelerating out of a junction while still
+        // turning counted as straight, which turned the heading 14 deg); the
+        // gyroscope sees the turn at once. Where the phone wobbles (a hand, a
+        // pocket) its vertical rate is mostly the wobble, and the GPS decides.
+        let gyro_straight = |w: Vec3| {
+            dot(w, self.up).abs() * v_mean < self.cfg.heading_max_lateral_mps2
+                || norm(reject(w, self.up)) > WOBBLE_RPS
+        };
         let straight = match lateral {
-            Some(l) => l.abs() < self.cfg.heading_max_lateral_mps2,
+            Some(l) => {
+                l.abs() < self.cfg.heading_max_lateral_mps2
+                    && interval.mean_w().is_none_or(gyro_straight)
+            }
             None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };
         let decay = 1.0 - dt / self.cfg.heading_tau_s;
@@ -1374,6 +1392,51 @@ mod tests {
             );
             assert_eq!(est.moves(), 0, "late fixes are not a phone turning");
         }
+    }
+
+    #[test]
+    fn a_turn_the_lagging_gps_course_misses_is_not_a_straight_speed_change() {
+        // The 12 s cycle of `drive`, but the vehicle turns left (1.2 m/s^2,
+        // 0.4 rad/s) in the last second of each acceleration and back
+        // slowly while cruising; the GPS course follows 2 s late, as a
+        // phone's smoothed course does. Counted as straight, that second
+        // turns the PCA axis about 9 deg towards the left.
+        let mount = rotation_from_euler(0.4, -0.3, 1.9);
+        let phone_from_vehicle = transpose(&mount);
+        let mut est = OrientationEstimator::new(OrientationConfig::default());
+        let (fs, mut v, mut heading_rad) = (50, 0.0f32, 0.0f32);
+        let mut headings = Vec::new();
+        for s in 0..120 {
+            let phase = (s + 7) % 12;
+            let (a, lat, yaw) = match phase {
+                _ if s < 5 => (0.0, 0.0, 0.0),
+                0 | 1 => (2.0, 0.0, 0.0),
+                2 => (2.0, 1.2, 0.4),
+                3..=6 => (0.0, -0.6, -0.1),
+                7..=9 => (-2.0, 0.0, 0.0),
+                _ => (0.0, 0.0, 0.0),
+            };
+            let mut block = BlockStats::default();
+            for i in 0..fs {
+                let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
+                let f_vehicle = [a, lat + jitter, crate::STANDARD_GRAVITY_MPS2 + jitter];
+                let f = mat_vec(&phone_from_vehicle, f_vehicle);
+                let w = mat_vec(&phone_from_vehicle, [0.0, 0.0, yaw]);
+                block.add(f, Some(w), 1.0 / fs as f32);
+            }
+            v = (v + a).max(0.0);
+            heading_rad += yaw;
+            headings.push(heading_rad);
+            let t = s as f64 + 1.0;
+            est.push_bucket(&block, t - 1.0, t, true);
+            let late = headings[headings.len().saturating_sub(3)];
+            est.on_gps(t, Some(v), Some(90.0 - late.to_degrees()), Some(t));
+        }
+        let o = est.orientation();
+        assert_eq!(o.state, OrientationState::Locked, "{o:?}");
+        assert_eq!(est.moves(), 0, "a lagging course is not a phone turning");
+        let fwd_err = angle_between(o.rotation[0], mount[0]).to_degrees();
+        assert!(fwd_err < 3.0, "forward error {fwd_err} deg, {o:?}");
     }
 
     #[test]
