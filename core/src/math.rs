@@ -67,7 +67,7 @@ pub fn mat_vec(m: &Mat3, v: Vec3) -> Vec3 {
     [dot(m[0], v), dot(m[1], v), dot(m[2], v)]
 }
 
-pub use wide::f32x4;
+pub(crate) use wide::f32x4;
 
 /// `v` in four SIMD lanes, `w` in the fourth. The per-sample arithmetic of
 /// the pipeline works on [`f32x4`] so that an operation on all three axes is
