@@ -119,6 +119,9 @@ pub struct AdaptiveFilter {
     /// Low-pass coefficients (designed by the `biquad` crate) and the
     /// transposed direct form II state of the three axes, run as one loop.
     lp_c: Coefficients<f32>,
+    /// `lp_c` broadcast to the lanes once, `[b0, b1, b2, a1, a2]`, instead
+    /// of per sample.
+    lp_k: [f32x4; 5],
     lp_s1: f32x4,
     lp_s2: f32x4,
     lowpass_fs_hz: f32,
@@ -127,7 +130,7 @@ pub struct AdaptiveFilter {
     kf_x: [[f32; 2]; 3],
     kf_p: [f32; 3], // [p00, p01, p11]
     kf_r: f32,
-    last_lowpass: [f32; 3],
+    last_lowpass: f32x4,
     primed: bool,
     mode: FilterMode,
     streak: u8,
@@ -159,6 +162,11 @@ fn lowpass_coefficients(cutoff_hz: f32, fs_hz: f32) -> Coefficients<f32> {
     })
 }
 
+/// The low-pass coefficients `[b0, b1, b2, a1, a2]`, each in all lanes.
+fn lanes_of(c: &Coefficients<f32>) -> [f32x4; 5] {
+    [c.b0, c.b1, c.b2, c.a1, c.a2].map(f32x4::splat)
+}
+
 impl AdaptiveFilter {
     /// A filter for the given (validated) configuration, tuned for `fs_hz`.
     pub fn new(cfg: FilterConfig, fs_hz: f32) -> Self {
@@ -166,13 +174,14 @@ impl AdaptiveFilter {
         Self {
             cfg,
             lp_c: c,
+            lp_k: lanes_of(&c),
             lp_s1: f32x4::ZERO,
             lp_s2: f32x4::ZERO,
             lowpass_fs_hz: fs_hz,
             kf_x: [[0.0; 2]; 3],
             kf_p: [1.0, 0.0, 1.0],
             kf_r: 0.01,
-            last_lowpass: [0.0; 3],
+            last_lowpass: f32x4::ZERO,
             primed: false,
             mode: FilterMode::LowPass,
             streak: 0,
@@ -214,6 +223,7 @@ impl AdaptiveFilter {
     pub fn set_rate(&mut self, fs_hz: f32) {
         if (fs_hz - self.lowpass_fs_hz).abs() > 0.1 * self.lowpass_fs_hz {
             self.lp_c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
+            self.lp_k = lanes_of(&self.lp_c);
             self.lowpass_fs_hz = fs_hz;
         }
     }
@@ -232,8 +242,8 @@ impl AdaptiveFilter {
             // Window origin: sums are taken relative to its first sample.
             self.last_input = x4;
         }
-        let c = self.lp_c;
         if !self.primed {
+            let c = self.lp_c;
             // Start both filters at the first value instead of zero, so the
             // output has no start-up transient: the low-pass's steady state
             // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
@@ -253,11 +263,12 @@ impl AdaptiveFilter {
         self.win_n += 1.0;
 
         // Transposed direct form II, all lanes at once.
-        let y = f32x4::splat(c.b0) * x4 + self.lp_s1;
-        self.lp_s1 = f32x4::splat(c.b1) * x4 - f32x4::splat(c.a1) * y + self.lp_s2;
-        self.lp_s2 = f32x4::splat(c.b2) * x4 - f32x4::splat(c.a2) * y;
+        let [b0, b1, b2, a1, a2] = self.lp_k;
+        let y = b0 * x4 + self.lp_s1;
+        self.lp_s1 = b1 * x4 - a1 * y + self.lp_s2;
+        self.lp_s2 = b2 * x4 - a2 * y;
+        self.last_lowpass = y;
         let lp = xyz(y);
-        self.last_lowpass = lp;
         // The low-pass always runs (it is cheap and keeps its state for a
         // switch back); the Kalman filter only while it is selected.
         match self.mode {
@@ -335,7 +346,7 @@ impl AdaptiveFilter {
                     FilterMode::LowPass => {
                         // Start the Kalman filter where the low-pass is, so
                         // the output does not step.
-                        for (state, lp) in self.kf_x.iter_mut().zip(self.last_lowpass) {
+                        for (state, lp) in self.kf_x.iter_mut().zip(xyz(self.last_lowpass)) {
                             *state = [lp, 0.0];
                         }
                         self.kf_p = [self.kf_r, 0.0, 1.0];

@@ -377,12 +377,17 @@ pub struct BlockStats {
 }
 
 impl BlockStats {
-    /// Adds one sample.
+    /// Adds one sample; returns the squared specific force, (m/s^2)^2 (the
+    /// squares are computed here anyway).
     #[inline]
-    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) {
+    pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) -> f32 {
         let f4 = lanes(f, 1.0);
         self.sums.add(f4, w, dt_s);
-        self.sum_f2 += f4 * f4;
+        let sq = f4 * f4;
+        self.sum_f2 += sq;
+        // Summed in `dot`'s order, so the value is the same bit for bit.
+        let [x2, y2, z2, _] = sq.to_array();
+        x2 + y2 + z2
     }
 
     /// Samples in the block.
@@ -468,6 +473,9 @@ pub struct OrientationEstimator {
     // Tilt.
     up: Vec3,
     g_mag: f32,
+    /// `[0, 0, g_mag, 0]`: gravity in vehicle axes, as lanes for the
+    /// per-sample subtraction.
+    gravity_lanes: f32x4,
     quiet_blocks: u32,
     init_candidate: Option<Vec3>,
     /// A calm block waiting for the GPS fix that covers it.
@@ -542,6 +550,7 @@ impl OrientationEstimator {
             state: OrientationState::Unknown,
             up: [0.0, 0.0, 1.0],
             g_mag: crate::STANDARD_GRAVITY_MPS2,
+            gravity_lanes: f32x4::new([0.0, 0.0, crate::STANDARD_GRAVITY_MPS2, 0.0]),
             quiet_blocks: 0,
             init_candidate: None,
             pending_quiet: None,
@@ -639,6 +648,12 @@ impl OrientationEstimator {
     #[inline]
     pub fn columns(&self) -> &Columns {
         &self.columns
+    }
+
+    /// Gravity in vehicle axes, `[0, 0, g, 0]` in SIMD lanes.
+    #[inline]
+    pub(crate) fn gravity_lanes(&self) -> f32x4 {
+        self.gravity_lanes
     }
 
     /// Measured gravity magnitude in m/s^2 (absorbs the accelerometer's scale error).
@@ -1031,6 +1046,7 @@ impl OrientationEstimator {
             self.up = normalize(add(scale(self.up, 1.0 - alpha), scale(dir, alpha))).unwrap_or(dir);
             self.g_mag += alpha * (mag - self.g_mag);
         }
+        self.gravity_lanes = f32x4::new([0.0, 0.0, self.g_mag, 0.0]);
         self.quiet_blocks = self.quiet_blocks.saturating_add(1);
     }
 

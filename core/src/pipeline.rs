@@ -18,7 +18,7 @@ use crate::detect::{
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
-use crate::math::{dot, f32x4, scale, xyz};
+use crate::math::{f32x4, scale, xyz};
 use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
 use crate::tile::Tile;
 
@@ -343,7 +343,7 @@ impl Pipeline {
         self.last_imu_t_s = Some(s.t_s);
 
         let f = s.accel_mps2;
-        self.bucket.add(f, s.gyro_rps, dt_s);
+        let force_sq = self.bucket.add(f, s.gyro_rps, dt_s);
         let ends_block = s.t_s - self.block_start_t_s >= self.block_s;
         if ends_block || s.t_s - self.bucket_start_t_s >= BUCKET_S {
             self.close_bucket(s.t_s, ends_block);
@@ -358,11 +358,11 @@ impl Pipeline {
         // `mat_vec(rotation, f)`, in a few vector instructions.
         let r = self.orientation.columns();
         let g = self.orientation.gravity_mps2();
-        let raw = r.mul(f) - f32x4::new([0.0, 0.0, g, 0.0]);
+        let raw = r.mul(f) - self.orientation.gravity_lanes();
         let filtered = self.filter.run_lanes(raw, dt_s);
         let gyro_vehicle = s.gyro_rps.map(|w| r.mul(w));
         let state = self.orientation.state();
-        self.forces.add(dot(f, f), g, dt_s);
+        self.forces.add(force_sq, g, dt_s);
         self.step_dt_s += dt_s;
         if let Some(w) = gyro_vehicle {
             self.step_gyro += w * f32x4::splat(dt_s);
