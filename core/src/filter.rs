@@ -116,11 +116,10 @@ const MIN_MEASUREMENT_VAR: f32 = 1e-4;
 #[derive(Clone, Copy, Debug)]
 pub struct AdaptiveFilter {
     cfg: FilterConfig,
-    /// Low-pass coefficients (designed by the `biquad` crate) and the
-    /// transposed direct form II state of the three axes, run as one loop.
-    lp_c: Coefficients<f32>,
-    /// `lp_c` broadcast to the lanes once, `[b0, b1, b2, a1, a2]`, instead
-    /// of per sample.
+    /// Low-pass coefficients `[b0, b1, b2, a1, a2]` (designed by the
+    /// `biquad` crate), each broadcast to all lanes when designed rather
+    /// than per sample, and the transposed direct form II state of the three
+    /// axes, run as one loop.
     lp_k: [f32x4; 5],
     lp_s1: f32x4,
     lp_s2: f32x4,
@@ -173,7 +172,6 @@ impl AdaptiveFilter {
         let c = lowpass_coefficients(cfg.lowpass_cutoff_hz, fs_hz);
         Self {
             cfg,
-            lp_c: c,
             lp_k: lanes_of(&c),
             lp_s1: f32x4::ZERO,
             lp_s2: f32x4::ZERO,
@@ -222,8 +220,8 @@ impl AdaptiveFilter {
     /// Retunes the low-pass when the sample rate moved by more than 10 %.
     pub fn set_rate(&mut self, fs_hz: f32) {
         if (fs_hz - self.lowpass_fs_hz).abs() > 0.1 * self.lowpass_fs_hz {
-            self.lp_c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
-            self.lp_k = lanes_of(&self.lp_c);
+            let c = lowpass_coefficients(self.cfg.lowpass_cutoff_hz, fs_hz);
+            self.lp_k = lanes_of(&c);
             self.lowpass_fs_hz = fs_hz;
         }
     }
@@ -243,12 +241,12 @@ impl AdaptiveFilter {
             self.last_input = x4;
         }
         if !self.primed {
-            let c = self.lp_c;
+            let [b0, _, b2, _, a2] = self.lp_k.map(|k| k.to_array()[0]);
             // Start both filters at the first value instead of zero, so the
             // output has no start-up transient: the low-pass's steady state
             // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
-            self.lp_s1 = x4 * f32x4::splat(1.0 - c.b0);
-            self.lp_s2 = x4 * f32x4::splat(c.b2 - c.a2);
+            self.lp_s1 = x4 * f32x4::splat(1.0 - b0);
+            self.lp_s2 = x4 * f32x4::splat(b2 - a2);
             for (kf, xa) in self.kf_x.iter_mut().zip(xyz(x4)) {
                 *kf = [xa, 0.0];
             }

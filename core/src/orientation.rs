@@ -300,7 +300,8 @@ pub struct IntervalStats {
     f_n: f32x4,
     /// Sum of angular rate per axis; the gyroscope sample count in the fourth lane.
     w_n: f32x4,
-    /// Integrated rotation (angular rate times dt) per axis, rad.
+    /// Integrated rotation (angular rate times dt) per axis, rad; the
+    /// gyroscope's time in the fourth lane (unused).
     rot: f32x4,
 }
 
@@ -1165,9 +1166,8 @@ impl OrientationEstimator {
         } else {
             self.yaw_mismatch = 0.0;
         }
-        let yaw_rate_ok = interval
-            .mean_w()
-            .is_none_or(|w| dot(w, self.up).abs() < 0.05);
+        let mean_w = interval.mean_w();
+        let yaw_rate_ok = mean_w.is_none_or(|w| dot(w, self.up).abs() < 0.05);
         // Straight: the GPS course says so and, on a steady mount, so does the
         // gyroscope (yaw rate x speed, the same lateral bound). A phone's GPS
         // course is smoothed and lags a turn by a second or more (the real
@@ -1181,8 +1181,7 @@ impl OrientationEstimator {
         };
         let straight = match lateral {
             Some(l) => {
-                l.abs() < self.cfg.heading_max_lateral_mps2
-                    && interval.mean_w().is_none_or(gyro_straight)
+                l.abs() < self.cfg.heading_max_lateral_mps2 && mean_w.is_none_or(gyro_straight)
             }
             None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };

@@ -147,7 +147,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 9440 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 9424 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -170,8 +170,8 @@ pub struct Pipeline {
     speeding: SpeedingDetector,
     forces: ForceMonitor,
     step_dt_s: f32,
-    /// `cfg.max_time_jump_s` and the orientation's block length in f64,
-    /// converted once instead of per sample.
+    /// `cfg.max_time_jump_s` (both clocks) and the orientation's block
+    /// length in f64, converted once instead of per sample.
     max_time_jump_s: f64,
     block_s: f64,
     step_gyro: f32x4,
@@ -412,7 +412,7 @@ impl Pipeline {
     /// Pushes one GPS fix; invalid optional fields are dropped and counted,
     /// an invalid fix is rejected and counted.
     pub fn push_gps(&mut self, fix: &GpsFix) -> Result<(), Rejection> {
-        let jump = f64::from(self.cfg.max_time_jump_s);
+        let jump = self.max_time_jump_s;
         let last_t = self.last_gps.map(|g| g.t_s);
         let checked = check_gps(fix, self.last_gps.as_ref())
             .and_then(|ok| self.gps_clock.check(fix.t_s, last_t, jump).map(|()| ok));
