@@ -240,18 +240,29 @@ impl ClockGuard {
 /// Checks one IMU sample against the previous accepted timestamp.
 #[inline]
 pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> {
+    let f4 = crate::math::lanes(s.accel_mps2, 1.0);
+    let w4 = s
+        .gyro_rps
+        .map_or(f32x4::ZERO, |w| crate::math::lanes(w, 1.0));
+    check_imu_lanes(s, f4, w4, last_t_s)
+}
+
+/// [`check_imu`] on the sample's values already in lanes (`[x, y, z, 1]`,
+/// the gyroscope all zero when there is none), as the pipeline builds them
+/// once per sample for its sums.
+#[inline]
+pub(crate) fn check_imu_lanes(
+    s: &ImuSample,
+    f4: f32x4,
+    w4: f32x4,
+    last_t_s: Option<f64>,
+) -> Result<(), Rejection> {
     // Fast path, branch-free: `|x| <= max` is false for NaN and infinities
     // too, so one comparison per value accepts a good sample (all six in
-    // two SIMD comparisons); a bad one goes through the checks below, which
-    // name the reason.
-    let [ax, ay, az] = s.accel_mps2;
-    let [gx, gy, gz] = s.gyro_rps.unwrap_or([0.0; 3]);
-    let accel_ok = f32x4::new([ax, ay, az, 0.0])
-        .abs()
-        .simd_le(f32x4::splat(MAX_ACCEL_MPS2));
-    let gyro_ok = f32x4::new([gx, gy, gz, 0.0])
-        .abs()
-        .simd_le(f32x4::splat(MAX_GYRO_RPS));
+    // two SIMD comparisons; the fourth lanes, 1 or 0, pass); a bad one goes
+    // through the checks below, which name the reason.
+    let accel_ok = f4.abs().simd_le(f32x4::splat(MAX_ACCEL_MPS2));
+    let gyro_ok = w4.abs().simd_le(f32x4::splat(MAX_GYRO_RPS));
     // `t > last` is false for a NaN time but true for +inf: finiteness too.
     let time_ok = s.t_s.is_finite() & last_t_s.is_none_or(|last| s.t_s > last);
     if (accel_ok & gyro_ok).all() & time_ok {

@@ -306,15 +306,15 @@ pub struct IntervalStats {
 }
 
 impl IntervalStats {
-    /// Adds one sample (`f4`: specific force with 1 in the fourth lane).
+    /// Adds one sample (`f4`: specific force with 1 in the fourth lane;
+    /// `w4`: angular rate with 1 in the fourth lane, or all zero when the
+    /// sample has no gyroscope value, which leaves the gyroscope sums as
+    /// they are without a branch).
     #[inline]
-    fn add(&mut self, f4: f32x4, w: Option<Vec3>, dt_s: f32) {
+    fn add(&mut self, f4: f32x4, w4: f32x4, dt_s: f32) {
         self.f_n += f4;
-        if let Some(w) = w {
-            let w4 = lanes(w, 1.0);
-            self.w_n += w4;
-            self.rot += w4 * f32x4::splat(dt_s);
-        }
+        self.w_n += w4;
+        self.rot += w4 * f32x4::splat(dt_s);
     }
 
     /// Samples in the stretch (fractional where a fix cut a bucket).
@@ -382,8 +382,19 @@ impl BlockStats {
     /// squares are computed here anyway).
     #[inline]
     pub fn add(&mut self, f: Vec3, w: Option<Vec3>, dt_s: f32) -> f32 {
-        let f4 = lanes(f, 1.0);
-        self.sums.add(f4, w, dt_s);
+        self.add_lanes(
+            lanes(f, 1.0),
+            w.map_or(f32x4::ZERO, |w| lanes(w, 1.0)),
+            dt_s,
+        )
+    }
+
+    /// [`Self::add`] on the sample in lanes, `[x, y, z, 1]` each, the
+    /// gyroscope all zero when there is none (the pipeline builds them once
+    /// per sample, for its input checks too).
+    #[inline]
+    pub(crate) fn add_lanes(&mut self, f4: f32x4, w4: f32x4, dt_s: f32) -> f32 {
+        self.sums.add(f4, w4, dt_s);
         let sq = f4 * f4;
         self.sum_f2 += sq;
         // Summed in `dot`'s order, so the value is the same bit for bit.

@@ -16,9 +16,11 @@ use crate::detect::{
     DetectionConfig, Detector, DetectorInput, Event, ForceMonitor, SuppressionCounts,
 };
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
-use crate::input::{ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu};
+use crate::input::{
+    ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu_lanes,
+};
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
-use crate::math::{f32x4, scale, xyz};
+use crate::math::{f32x4, lanes, scale, xyz};
 use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
 use crate::tile::Tile;
 
@@ -309,7 +311,16 @@ impl Pipeline {
     /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
     /// rejected (the rejection is also counted).
     pub fn push_imu(&mut self, s: &ImuSample) -> Result<VehicleSample, Rejection> {
-        if let Err(r) = check_imu(s, self.last_imu_t_s).and_then(|()| {
+        // The sample in lanes once, for the range checks and the sums; a
+        // missing gyroscope value is zeros with a count of 0, which the sums
+        // and the detector's step take without a branch.
+        let (w, w_count) = match s.gyro_rps {
+            Some(w) => (w, 1.0),
+            None => ([0.0; 3], 0.0),
+        };
+        let f4 = lanes(s.accel_mps2, 1.0);
+        let w4 = lanes(w, w_count);
+        if let Err(r) = check_imu_lanes(s, f4, w4, self.last_imu_t_s).and_then(|()| {
             self.imu_clock
                 .check(s.t_s, self.last_imu_t_s, self.max_time_jump_s)
         }) {
@@ -343,7 +354,7 @@ impl Pipeline {
         self.last_imu_t_s = Some(s.t_s);
 
         let f = s.accel_mps2;
-        let force_sq = self.bucket.add(f, s.gyro_rps, dt_s);
+        let force_sq = self.bucket.add_lanes(f4, w4, dt_s);
         let ends_block = s.t_s - self.block_start_t_s >= self.block_s;
         if ends_block || s.t_s - self.bucket_start_t_s >= BUCKET_S {
             self.close_bucket(s.t_s, ends_block);
@@ -360,14 +371,13 @@ impl Pipeline {
         let g = self.orientation.gravity_mps2();
         let raw = r.mul(f) - self.orientation.gravity_lanes();
         let filtered = self.filter.run_lanes(raw, dt_s);
-        let gyro_vehicle = s.gyro_rps.map(|w| r.mul(w));
+        let gyro_vehicle = r.mul(w);
         let state = self.orientation.state();
         self.forces.add(force_sq, g, dt_s);
         self.step_dt_s += dt_s;
-        if let Some(w) = gyro_vehicle {
-            self.step_gyro += w * f32x4::splat(dt_s);
-            self.step_gyro_dt_s += dt_s;
-        }
+        // Zeros (and no time) when the sample has no gyroscope value.
+        self.step_gyro += gyro_vehicle * f32x4::splat(dt_s);
+        self.step_gyro_dt_s += dt_s * w_count;
         if self.step_dt_s >= DETECTOR_STEP_S {
             let locked = state == OrientationState::Locked;
             let (specific_force_max_sq, freefall_s) = self.forces.take();
@@ -403,7 +413,7 @@ impl Pipeline {
             t_s: s.t_s,
             accel_mps2: filtered,
             accel_raw_mps2: xyz(raw),
-            gyro_rps: gyro_vehicle.map(xyz),
+            gyro_rps: s.gyro_rps.is_some().then(|| xyz(gyro_vehicle)),
             orientation: state,
             filter: self.filter.mode(),
         })
