@@ -239,19 +239,10 @@ impl AdaptiveFilter {
         if self.win_n == 0.0 {
             // Window origin: sums are taken relative to its first sample.
             self.last_input = x4;
-        }
-        if !self.primed {
-            let [b0, _, b2, _, a2] = self.lp_k.map(|k| k.to_array()[0]);
-            // Start both filters at the first value instead of zero, so the
-            // output has no start-up transient: the low-pass's steady state
-            // for a constant input x has s1 = x (1 - b0), s2 = x (b2 - a2).
-            self.lp_s1 = x4 * f32x4::splat(1.0 - b0);
-            self.lp_s2 = x4 * f32x4::splat(b2 - a2);
-            for (kf, xa) in self.kf_x.iter_mut().zip(xyz(x4)) {
-                *kf = [xa, 0.0];
+            // Unprimed only after a reset, which also opens a new window.
+            if !self.primed {
+                self.prime(x4);
             }
-            self.kf_p = [self.kf_r, 0.0, 1.0];
-            self.primed = true;
         }
         // Centre on the window's first sample so the f32 sums stay exact.
         let v = x4 - self.last_input;
@@ -273,6 +264,21 @@ impl AdaptiveFilter {
             FilterMode::LowPass => lp,
             FilterMode::Kalman => self.kalman_step(xyz(x4), dt_s),
         }
+    }
+
+    /// Starts both filters at the first value instead of zero, so the output
+    /// has no start-up transient: the low-pass's steady state for a constant
+    /// input x has s1 = x (1 - b0), s2 = x (b2 - a2).
+    #[cold]
+    fn prime(&mut self, x4: f32x4) {
+        let [b0, _, b2, _, a2] = self.lp_k.map(|k| k.to_array()[0]);
+        self.lp_s1 = x4 * f32x4::splat(1.0 - b0);
+        self.lp_s2 = x4 * f32x4::splat(b2 - a2);
+        for (kf, xa) in self.kf_x.iter_mut().zip(xyz(x4)) {
+            *kf = [xa, 0.0];
+        }
+        self.kf_p = [self.kf_r, 0.0, 1.0];
+        self.primed = true;
     }
 
     fn kalman_step(&mut self, z: [f32; 3], dt: f32) -> [f32; 3] {

@@ -404,10 +404,11 @@ impl Pipeline {
             self.step_dt_s = 0.0;
             self.step_gyro = f32x4::ZERO;
             self.step_gyro_dt_s = 0.0;
-        }
-        if self.detector.take_freefall() {
-            self.orientation.phone_fell();
-            self.follow_frame();
+            // Only a detector step can see a free fall: asked after one.
+            if self.detector.take_freefall() {
+                self.orientation.phone_fell();
+                self.follow_frame();
+            }
         }
         Ok(VehicleSample {
             t_s: s.t_s,
