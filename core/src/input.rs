@@ -198,6 +198,12 @@ pub struct ClockGuard {
 impl ClockGuard {
     const CONFIRMATIONS: u8 = 3;
 
+    /// A jump ahead is waiting for confirmation.
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        self.pending_t_s.is_some()
+    }
+
     /// Decides on a timestamp that already passed [`check_imu`]/[`check_gps`]
     /// against `last_t_s`.
     pub fn check(
@@ -244,31 +250,26 @@ pub fn check_imu(s: &ImuSample, last_t_s: Option<f64>) -> Result<(), Rejection> 
     let w4 = s
         .gyro_rps
         .map_or(f32x4::ZERO, |w| crate::math::lanes(w, 1.0));
-    check_imu_lanes(s, f4, w4, last_t_s)
-}
-
-/// [`check_imu`] on the sample's values already in lanes (`[x, y, z, 1]`,
-/// the gyroscope all zero when there is none), as the pipeline builds them
-/// once per sample for its sums.
-#[inline]
-pub(crate) fn check_imu_lanes(
-    s: &ImuSample,
-    f4: f32x4,
-    w4: f32x4,
-    last_t_s: Option<f64>,
-) -> Result<(), Rejection> {
-    // Fast path, branch-free: `|x| <= max` is false for NaN and infinities
-    // too, so one comparison per value accepts a good sample (all six in
-    // two SIMD comparisons; the fourth lanes, 1 or 0, pass); a bad one goes
-    // through the checks below, which name the reason.
-    let accel_ok = f4.abs().simd_le(f32x4::splat(MAX_ACCEL_MPS2));
-    let gyro_ok = w4.abs().simd_le(f32x4::splat(MAX_GYRO_RPS));
     // `t > last` is false for a NaN time but true for +inf: finiteness too.
     let time_ok = s.t_s.is_finite() & last_t_s.is_none_or(|last| s.t_s > last);
-    if (accel_ok & gyro_ok).all() & time_ok {
+    if imu_in_range(f4, w4) & time_ok {
         return Ok(());
     }
     check_imu_slow(s, last_t_s)
+}
+
+/// The range checks of [`check_imu`] on the sample's values in lanes
+/// (`[x, y, z, 1]`, the gyroscope all zero when there is none), as the
+/// pipeline builds them once per sample for its sums. Branch-free: `|x| <=
+/// max` is false for NaN and infinities too, so one comparison per value
+/// accepts a good sample (all six in two SIMD comparisons; the fourth
+/// lanes, 1 or 0, pass); a bad one goes through the checks of
+/// `check_imu_slow`, which name the reason.
+#[inline]
+pub(crate) fn imu_in_range(f4: f32x4, w4: f32x4) -> bool {
+    let accel_ok = f4.abs().simd_le(f32x4::splat(MAX_ACCEL_MPS2));
+    let gyro_ok = w4.abs().simd_le(f32x4::splat(MAX_GYRO_RPS));
+    (accel_ok & gyro_ok).all()
 }
 
 /// [`check_imu`] for a sample that failed the fast path: the reason.

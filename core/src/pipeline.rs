@@ -17,7 +17,7 @@ use crate::detect::{
 };
 use crate::filter::{AdaptiveFilter, FilterConfig, FilterMode};
 use crate::input::{
-    ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu_lanes,
+    ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu, imu_in_range,
 };
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
 use crate::math::{f32x4, lanes, scale, xyz};
@@ -320,12 +320,23 @@ impl Pipeline {
         };
         let f4 = lanes(s.accel_mps2, 1.0);
         let w4 = lanes(w, w_count);
-        if let Err(r) = check_imu_lanes(s, f4, w4, self.last_imu_t_s).and_then(|()| {
-            self.imu_clock
-                .check(s.t_s, self.last_imu_t_s, self.max_time_jump_s)
-        }) {
-            self.counts.count_imu(r);
-            return Err(r);
+        // Fast path: values in range, time after the last sample and within
+        // the allowed jump, no jump waiting for confirmation. (A NaN or an
+        // infinite time, or no previous sample, fails a comparison.) Anything
+        // else goes through the full checks, which name the reason.
+        let since_last_s = s.t_s - self.last_imu_t_s.unwrap_or(f64::NAN);
+        let fast = imu_in_range(f4, w4)
+            & (since_last_s > 0.0)
+            & (since_last_s <= self.max_time_jump_s)
+            & !self.imu_clock.is_pending();
+        if !fast {
+            if let Err(r) = check_imu(s, self.last_imu_t_s).and_then(|()| {
+                self.imu_clock
+                    .check(s.t_s, self.last_imu_t_s, self.max_time_jump_s)
+            }) {
+                self.counts.count_imu(r);
+                return Err(r);
+            }
         }
         self.counts.imu_accepted += 1;
         let dt_s = match self.last_imu_t_s {
