@@ -136,7 +136,9 @@ pub struct AdaptiveFilter {
     // Noise window accumulators: sums for a per-axis linear fit against the
     // sample index (time within the window).
     last_input: f32x4,
-    win_n: f32,
+    /// Samples in the window, in every lane (it multiplies the lanes of
+    /// each sample for `win_sxi`).
+    win_n: f32x4,
     win_sx: f32x4,
     win_sxx: f32x4,
     win_sxi: f32x4,
@@ -184,7 +186,7 @@ impl AdaptiveFilter {
             mode: FilterMode::LowPass,
             streak: 0,
             last_input: f32x4::ZERO,
-            win_n: 0.0,
+            win_n: f32x4::ZERO,
             win_sx: f32x4::ZERO,
             win_sxx: f32x4::ZERO,
             win_sxi: f32x4::ZERO,
@@ -211,7 +213,7 @@ impl AdaptiveFilter {
     }
 
     fn clear_window(&mut self) {
-        self.win_n = 0.0;
+        self.win_n = f32x4::ZERO;
         self.win_sx = f32x4::ZERO;
         self.win_sxx = f32x4::ZERO;
         self.win_sxi = f32x4::ZERO;
@@ -236,7 +238,7 @@ impl AdaptiveFilter {
     /// carried along and ignored), as the pipeline has it.
     #[inline]
     pub fn run_lanes(&mut self, x4: f32x4, dt_s: f32) -> [f32; 3] {
-        if self.win_n == 0.0 {
+        if self.win_n.to_array()[0] == 0.0 {
             // Window origin: sums are taken relative to its first sample.
             self.last_input = x4;
             // Unprimed only after a reset, which also opens a new window.
@@ -248,8 +250,8 @@ impl AdaptiveFilter {
         let v = x4 - self.last_input;
         self.win_sx += v;
         self.win_sxx += v * v;
-        self.win_sxi += v * f32x4::splat(self.win_n);
-        self.win_n += 1.0;
+        self.win_sxi += v * self.win_n;
+        self.win_n += f32x4::ONE;
 
         // Transposed direct form II, all lanes at once.
         let [b0, b1, b2, a1, a2] = self.lp_k;
@@ -312,7 +314,7 @@ impl AdaptiveFilter {
     /// trend: a manoeuvre's ramp is removed, vibration and the shaking of a
     /// hand or a pocket are kept.
     pub fn end_window(&mut self) {
-        let n = self.win_n;
+        let n = self.win_n.to_array()[0];
         if n < 4.0 {
             return;
         }
