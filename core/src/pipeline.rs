@@ -526,6 +526,15 @@ mod tests {
         let mut big = sample(0.02);
         big.accel_mps2[0] = 1e6;
         assert_eq!(p.push_imu(&big), Err(Rejection::AccelOutOfRange));
+        // Past the fast path's checks too: an infinite time, a gyroscope
+        // value out of range (the fast path sees both sensors in lanes).
+        assert_eq!(
+            p.push_imu(&sample(f64::INFINITY)),
+            Err(Rejection::NonFinite)
+        );
+        let mut spin = sample(0.02);
+        spin.gyro_rps = Some([0.0, 0.0, 40.0]);
+        assert_eq!(p.push_imu(&spin), Err(Rejection::GyroOutOfRange));
         assert!(p.push_imu(&sample(0.02)).is_ok());
         assert!(
             p.push_imu(&sample(5.0)).is_ok(),
@@ -543,8 +552,9 @@ mod tests {
         assert_eq!(c.imu_accepted, 7);
         assert_eq!(c.imu_time_jump, 3);
         assert_eq!(c.imu_time_not_increasing, 2);
-        assert_eq!(c.imu_non_finite, 1);
+        assert_eq!(c.imu_non_finite, 2);
         assert_eq!(c.imu_accel_out_of_range, 1);
+        assert_eq!(c.imu_gyro_out_of_range, 1);
         assert_eq!(c.imu_gaps, 2);
     }
 
