@@ -605,14 +605,8 @@ impl Detector {
 
     /// True once after the detector saw a free fall (the pipeline then asks
     /// the orientation estimator to start over).
-    #[inline]
     pub fn take_freefall(&mut self) -> bool {
-        // Written only when set: asked after every sample.
-        let fell = self.freefall_flag;
-        if fell {
-            self.freefall_flag = false;
-        }
-        fell
+        core::mem::take(&mut self.freefall_flag)
     }
 
     fn push_event(&mut self, e: Event) {
