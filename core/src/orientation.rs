@@ -8,7 +8,10 @@
 //!   turning on the gyroscope, steady GPS speed and bearing when GPS is there)
 //!   the mean specific force is gravity's reaction, i.e. the vehicle's "up". An
 //!   exponential average over quiet blocks gives the up vector `u` in phone
-//!   axes.
+//!   axes. On a grade that average leans towards the slope of the last tens
+//!   of seconds, and an accelerometer bias tilts it too; with GPS, the pitch
+//!   is then corrected from the speed changes, whose specific force runs
+//!   along the true forward axis (see `pitch_from_gps`).
 //! - **Heading (yaw).** The forward axis is the principal component (PCA) of the
 //!   horizontal acceleration `h = reject(f - g u, u)` in windows where the
 //!   vehicle brakes or accelerates in a straight line. PCA gives an axis; its
@@ -476,6 +479,16 @@ const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
 /// then its vertical rate does not say whether the vehicle turned.
 const WOBBLE_RPS: f32 = 0.1;
 const STOP_RING: usize = 3;
+/// GPS speed-change windows (decayed count) before they correct the pitch.
+const PITCH_MIN_WINDOWS: f32 = 3.0;
+/// Memory of the pitch evidence, s.
+const PITCH_TAU_S: f32 = 30.0;
+/// Largest pitch correction taken from them (tan of 8.5 deg): a grade and an
+/// accelerometer bias stay well inside it.
+const PITCH_MAX_TAN: f32 = 0.15;
+/// Expected size of gravity's pitch error (a grade's lag, an accelerometer
+/// bias), tan of 1.5 deg.
+const PITCH_PRIOR_TAN: f32 = 0.026;
 
 /// The orientation estimator. Fixed size, no allocation.
 #[derive(Clone, Copy, Debug)]
@@ -498,6 +511,17 @@ pub struct OrientationEstimator {
     m_long: Sym3,
     n_long: f32,
     c_gps: Vec3,
+    /// Like `c_gps`, but of the whole change of specific force, its
+    /// vertical part kept: the vehicle's forward axis in three dimensions,
+    /// whose rise above the plane of `up` is the pitch error of `up`.
+    c_gps3: Vec3,
+    /// Sum of the squared vertical part of those changes: their noise
+    /// (a wobbling phone's gravity swings into them).
+    sum_v2: f32,
+    /// Sum of squared GPS accelerations and the window count, over the
+    /// pitch evidence's own memory (`PITCH_TAU_S`).
+    sum_a2_p: f32,
+    n_p: f32,
     sum_a2: f32,
     n_gps_long: f32,
     c_gyro: Vec3,
@@ -569,6 +593,10 @@ impl OrientationEstimator {
             m_long: Sym3::default(),
             n_long: 0.0,
             c_gps: [0.0; 3],
+            c_gps3: [0.0; 3],
+            sum_v2: 0.0,
+            sum_a2_p: 0.0,
+            n_p: 0.0,
             sum_a2: 0.0,
             n_gps_long: 0.0,
             c_gyro: [0.0; 3],
@@ -1200,6 +1228,11 @@ impl OrientationEstimator {
         self.m_long.scale(decay);
         self.n_long *= decay;
         self.c_gps = scale(self.c_gps, decay);
+        let decay_p = 1.0 - dt / PITCH_TAU_S;
+        self.c_gps3 = scale(self.c_gps3, decay_p);
+        self.sum_v2 *= decay_p;
+        self.sum_a2_p *= decay_p;
+        self.n_p *= decay_p;
         self.sum_a2 *= decay;
         self.n_gps_long *= decay;
         // Below walking-plus-margin speeds the phone may be on foot with its
@@ -1208,10 +1241,16 @@ impl OrientationEstimator {
             && straight
             && v_mean >= MIN_VEHICLE_SPEED_MPS
         {
-            let h = reject(sub(interval.mean_f(), scale(self.up, self.g_mag)), self.up);
+            let d = sub(interval.mean_f(), scale(self.up, self.g_mag));
+            let h = reject(d, self.up);
             self.m_long.add_outer(h, 1.0);
             self.n_long += 1.0;
             self.c_gps = add(self.c_gps, scale(h, accel));
+            self.c_gps3 = add(self.c_gps3, scale(d, accel));
+            let v = dot(d, self.up);
+            self.sum_v2 += v * v;
+            self.sum_a2_p += accel * accel;
+            self.n_p += 1.0;
             self.sum_a2 += accel * accel;
             self.n_gps_long += 1.0;
         }
@@ -1306,9 +1345,62 @@ impl OrientationEstimator {
             .forward
             .and_then(|f| normalize(reject(f, u)))
             .unwrap_or(e1);
-        let y = cross(u, x);
-        self.rotation = [x, y, u];
+        let (x, u_v, gravity) = match self.pitch_from_gps(x, u) {
+            Some((x, u_v)) => {
+                let g = scale(self.up, self.g_mag);
+                (x, u_v, f32x4::new([dot(x, g), 0.0, dot(u_v, g), 0.0]))
+            }
+            None => (x, u, f32x4::new([0.0, 0.0, self.g_mag, 0.0])),
+        };
+        let y = cross(u_v, x);
+        self.rotation = [x, y, u_v];
         self.columns = Columns::from_rows(&self.rotation);
+        self.gravity_lanes = gravity;
+    }
+
+    /// The vehicle's up axis corrected in pitch by the GPS evidence, with the
+    /// forward axis turned with it: `(forward, up)`, or `None` while the
+    /// evidence is too thin.
+    ///
+    /// The averaged gravity `up` is the vehicle's up only on level ground
+    /// with an unbiased accelerometer: on a grade it leans towards the slope
+    /// of the last tens of seconds, and an accelerometer bias of 0.08 m/s^2
+    /// tilts it by half a degree. Both are rotations about the vehicle's
+    /// lateral axis (or look like one), and both leave the *change* of
+    /// specific force in a straight speed change along the true forward axis:
+    /// `f - g up = (a + g (grade - error)) x_true` to first order. So the
+    /// regression of that change on the GPS acceleration (`c_gps3`) points
+    /// along the true forward axis in three dimensions, and its rise above
+    /// the plane of `up` is the pitch error. Roll keeps coming from gravity
+    /// alone (a banked bend would bias a lateral regression the same way).
+    /// The output stays gravity-compensated: the pipeline subtracts
+    /// `g up` in the rotated axes, so at rest the output is still zero.
+    fn pitch_from_gps(&self, x: Vec3, u: Vec3) -> Option<(Vec3, Vec3)> {
+        if self.heading_source != HeadingSource::Gps || self.n_p < PITCH_MIN_WINDOWS {
+            return None;
+        }
+        let along = dot(self.c_gps3, x);
+        let rise = dot(self.c_gps3, u);
+        if along <= 0.0 {
+            return None;
+        }
+        let tan_e = rise / along;
+        if tan_e.abs() > PITCH_MAX_TAN {
+            return None;
+        }
+        // Shrunk towards gravity's pitch by the regression's own noise: the
+        // vertical spread of the windows over the sum of squared GPS
+        // accelerations (its standard error), against the spread expected
+        // of gravity's error (PITCH_PRIOR_TAN).
+        let var_v = self.sum_v2 / self.n_p;
+        let se2 = var_v * self.sum_a2_p / (along * along);
+        let prior2 = PITCH_PRIOR_TAN * PITCH_PRIOR_TAN;
+        let tan_e = tan_e * prior2 / (prior2 + se2);
+        let cos_e = 1.0 / libm::sqrtf(1.0 + tan_e * tan_e);
+        let sin_e = tan_e * cos_e;
+        let x_v = add(scale(x, cos_e), scale(u, sin_e));
+        let u_v = sub(scale(u, cos_e), scale(x, sin_e));
+        Some((x_v, u_v))
     }
 }
 
@@ -1333,6 +1425,19 @@ mod tests {
         seconds: usize,
         batch_s: usize,
     ) -> OrientationEstimator {
+        drive_with(mount, with_gps, with_gyro, seconds, batch_s, [0.0; 3])
+    }
+
+    /// [`drive_batched`] with a constant accelerometer bias, given in
+    /// vehicle axes (m/s^2).
+    fn drive_with(
+        mount: Mat3,
+        with_gps: bool,
+        with_gyro: bool,
+        seconds: usize,
+        batch_s: usize,
+        bias_vehicle: Vec3,
+    ) -> OrientationEstimator {
         let mut est = OrientationEstimator::new(OrientationConfig::default());
         let mut fixes: Vec<(f64, f32)> = Vec::new();
         let fs = 50;
@@ -1351,7 +1456,10 @@ mod tests {
             let mut block = BlockStats::default();
             for i in 0..fs {
                 let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
-                let f_vehicle = [a, jitter, crate::STANDARD_GRAVITY_MPS2 + jitter];
+                let f_vehicle = add(
+                    [a, jitter, crate::STANDARD_GRAVITY_MPS2 + jitter],
+                    bias_vehicle,
+                );
                 let f = mat_vec(&phone_from_vehicle, f_vehicle);
                 let w = with_gyro.then_some([0.0; 3]);
                 block.add(f, w, 1.0 / fs as f32);
@@ -1377,6 +1485,38 @@ mod tests {
             [m[0][1], m[1][1], m[2][1]],
             [m[0][2], m[1][2], m[2][2]],
         ]
+    }
+
+    #[test]
+    fn gps_speed_changes_take_an_accelerometer_bias_out_of_the_pitch() {
+        // A bias of 0.2 m/s^2 along the forward axis tilts gravity's up by
+        // 1.2 deg towards it; the specific force of the speed changes still
+        // runs along the true forward axis, and the GPS regression finds it.
+        let deg = core::f32::consts::PI / 180.0;
+        for (r, p, y) in [(0.3, -0.2, 2.0), (1.4, 0.1, -2.5), (-0.5, 1.0, 0.7)] {
+            let mount = rotation_from_euler(r, p, y);
+            let tilt_error = |est: &OrientationEstimator| {
+                angle_between(est.orientation().rotation[2], mount[2]) / deg
+            };
+            let plain = drive_with(mount, true, true, 240, 1, [0.2, 0.0, 0.0]);
+            let gravity_only = angle_between(plain.up, mount[2]) / deg;
+            assert!(gravity_only > 1.0, "mount {r} {p} {y}: {gravity_only}");
+            assert!(
+                tilt_error(&plain) < 0.4,
+                "mount {r} {p} {y}: tilt error {} (gravity alone {gravity_only})",
+                tilt_error(&plain)
+            );
+            // Still gravity-compensated: the bias that gravity's up absorbed
+            // shows nowhere at rest.
+            let at_rest = mat_vec(&plain.rotation, scale(plain.up, plain.g_mag));
+            let g = plain.gravity_lanes().to_array();
+            for i in 0..3 {
+                assert!((at_rest[i] - g[i]).abs() < 1e-3, "{at_rest:?} {g:?}");
+            }
+            // Without the bias nothing moves.
+            let clean = drive_with(mount, true, true, 240, 1, [0.0; 3]);
+            assert!(tilt_error(&clean) < 0.2, "{}", tilt_error(&clean));
+        }
     }
 
     #[test]
