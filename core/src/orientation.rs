@@ -522,6 +522,11 @@ pub struct OrientationEstimator {
     /// pitch evidence's own memory (`PITCH_TAU_S`).
     sum_a2_p: f32,
     n_p: f32,
+    /// Without GPS: the outer products of those changes in whole (vertical
+    /// part kept) from the longitudinal blocks, over `PITCH_TAU_S`, and
+    /// their count.
+    m_pitch: Sym3,
+    n_pitch: f32,
     sum_a2: f32,
     n_gps_long: f32,
     c_gyro: Vec3,
@@ -597,6 +602,8 @@ impl OrientationEstimator {
             sum_v2: 0.0,
             sum_a2_p: 0.0,
             n_p: 0.0,
+            m_pitch: Sym3::default(),
+            n_pitch: 0.0,
             sum_a2: 0.0,
             n_gps_long: 0.0,
             c_gyro: [0.0; 3],
@@ -988,7 +995,8 @@ impl OrientationEstimator {
             self.n_long *= decay;
         }
 
-        let h = reject(sub(mean_f, scale(self.up, self.g_mag)), self.up);
+        let d = sub(mean_f, scale(self.up, self.g_mag));
+        let h = reject(d, self.up);
         let h_mag = norm(h);
 
         // Gyroscope: centripetal acceleration points to the inside of the turn.
@@ -1001,9 +1009,16 @@ impl OrientationEstimator {
             }
         }
         // Longitudinal windows from blocks when there is no GPS to select them.
+        if !gps_recent {
+            let decay_p = 1.0 - self.cfg.block_s / PITCH_TAU_S;
+            self.m_pitch.scale(decay_p);
+            self.n_pitch *= decay_p;
+        }
         if !gps_recent && h_mag > 0.6 && yaw_rate.is_none_or(|r| r.abs() < 0.04) {
             self.m_long.add_outer(h, 1.0);
             self.n_long += 1.0;
+            self.m_pitch.add_outer(d, 1.0);
+            self.n_pitch += 1.0;
         }
         self.standstill_evidence(std, h, h_mag, mean_w);
         self.solve();
@@ -1345,7 +1360,10 @@ impl OrientationEstimator {
             .forward
             .and_then(|f| normalize(reject(f, u)))
             .unwrap_or(e1);
-        let (x, u_v, gravity) = match self.pitch_from_gps(x, u) {
+        let pitch = self
+            .pitch_from_gps(x, u)
+            .or_else(|| self.pitch_from_blocks(x, u));
+        let (x, u_v, gravity) = match pitch {
             Some((x, u_v)) => {
                 let g = scale(self.up, self.g_mag);
                 (x, u_v, f32x4::new([dot(x, g), 0.0, dot(u_v, g), 0.0]))
@@ -1395,13 +1413,43 @@ impl OrientationEstimator {
         let var_v = self.sum_v2 / self.n_p;
         let se2 = var_v * self.sum_a2_p / (along * along);
         let prior2 = PITCH_PRIOR_TAN * PITCH_PRIOR_TAN;
-        let tan_e = tan_e * prior2 / (prior2 + se2);
-        let cos_e = 1.0 / libm::sqrtf(1.0 + tan_e * tan_e);
-        let sin_e = tan_e * cos_e;
-        let x_v = add(scale(x, cos_e), scale(u, sin_e));
-        let u_v = sub(scale(u, cos_e), scale(x, sin_e));
-        Some((x_v, u_v))
+        Some(turn_pitch(x, u, tan_e * prior2 / (prior2 + se2)))
     }
+
+    /// [`Self::pitch_from_gps`] without GPS: the slope of the vertical part
+    /// of the longitudinal blocks' specific force change against its
+    /// forward part (no GPS acceleration to regress on; the forward part is
+    /// measured well enough that its noise barely flattens the slope).
+    fn pitch_from_blocks(&self, x: Vec3, u: Vec3) -> Option<(Vec3, Vec3)> {
+        if self.state != OrientationState::Locked || self.n_pitch < PITCH_MIN_WINDOWS {
+            return None;
+        }
+        let s_xx = self.m_pitch.form(x, x);
+        let s_xu = self.m_pitch.form(x, u);
+        let s_uu = self.m_pitch.form(u, u);
+        if s_xx <= 0.0 {
+            return None;
+        }
+        let tan_e = s_xu / s_xx;
+        if tan_e.abs() > PITCH_MAX_TAN {
+            return None;
+        }
+        let var_v = ((s_uu - tan_e * s_xu) / self.n_pitch).max(0.0);
+        let se2 = var_v / s_xx;
+        let prior2 = PITCH_PRIOR_TAN * PITCH_PRIOR_TAN;
+        Some(turn_pitch(x, u, tan_e * prior2 / (prior2 + se2)))
+    }
+}
+
+/// Forward and up axes turned about the lateral axis by the pitch whose
+/// tangent is `tan_e` (the forward axis rises by it).
+fn turn_pitch(x: Vec3, u: Vec3, tan_e: f32) -> (Vec3, Vec3) {
+    let cos_e = 1.0 / libm::sqrtf(1.0 + tan_e * tan_e);
+    let sin_e = tan_e * cos_e;
+    (
+        add(scale(x, cos_e), scale(u, sin_e)),
+        sub(scale(u, cos_e), scale(x, sin_e)),
+    )
 }
 
 #[cfg(test)]
@@ -1488,7 +1536,7 @@ mod tests {
     }
 
     #[test]
-    fn gps_speed_changes_take_an_accelerometer_bias_out_of_the_pitch() {
+    fn speed_changes_take_an_accelerometer_bias_out_of_the_pitch() {
         // A bias of 0.2 m/s^2 along the forward axis tilts gravity's up by
         // 1.2 deg towards it; the specific force of the speed changes still
         // runs along the true forward axis, and the GPS regression finds it.
@@ -1516,6 +1564,16 @@ mod tests {
             // Without the bias nothing moves.
             let clean = drive_with(mount, true, true, 240, 1, [0.0; 3]);
             assert!(tilt_error(&clean) < 0.2, "{}", tilt_error(&clean));
+            // Without GPS, the slope of the vertical part on the forward
+            // part of the longitudinal blocks does the same.
+            let no_gps = drive_with(mount, false, true, 240, 1, [0.2, 0.0, 0.0]);
+            assert_eq!(no_gps.state, OrientationState::Locked);
+            assert!(angle_between(no_gps.up, mount[2]) / deg > 1.0);
+            assert!(
+                tilt_error(&no_gps) < 0.4,
+                "mount {r} {p} {y}: no GPS: {}",
+                tilt_error(&no_gps)
+            );
         }
     }
 
