@@ -479,6 +479,9 @@ const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
 /// then its vertical rate does not say whether the vehicle turned.
 const WOBBLE_RPS: f32 = 0.1;
 const STOP_RING: usize = 3;
+/// A quiet block's gravity further than this from the tilt (deg) is not
+/// averaged in (an acceleration the GPS missed, a phone being handled).
+const TILT_OUTLIER_DEG: f32 = 10.0;
 /// GPS speed-change windows (decayed count) before they correct the pitch.
 const PITCH_MIN_WINDOWS: f32 = 3.0;
 /// Memory of the pitch evidence, s.
@@ -562,6 +565,8 @@ pub struct OrientationEstimator {
     last_gps_t_s: Option<f64>,
     // Moves.
     moved_streak: u8,
+    /// The current streak counted a block with the rotation seen.
+    streak_rotated: bool,
     streak_rot: Vec3,
     moved_rot_recent: f32,
     rot_window: f32,
@@ -629,6 +634,7 @@ impl OrientationEstimator {
             last_speed_mps: 0.0,
             last_gps_t_s: None,
             moved_streak: 0,
+            streak_rotated: false,
             streak_rot: [0.0; 3],
             moved_rot_recent: 0.0,
             rot_window: 0.0,
@@ -929,19 +935,34 @@ impl OrientationEstimator {
             } else {
                 add(self.streak_rot, rot_off)
             };
+            // Once seen, the rotation holds for the rest of the streak (the
+            // decaying memory of it may run out before the streak is long
+            // enough).
             let rotation_seen = !has_gyro
                 || norm(self.streak_rot) > 0.5 * self.cfg.moved_angle_deg * deg
-                || self.moved_rot_recent > 0.5 * self.cfg.moved_angle_deg * deg;
+                || self.moved_rot_recent > 0.5 * self.cfg.moved_angle_deg * deg
+                || (self.moved_streak > 0 && self.streak_rotated);
             // Rotation seen over the last ~5 s (a re-mount's handling comes
             // before gravity settles in its new direction).
             self.moved_rot_recent = 0.8 * self.moved_rot_recent + off_vertical;
+            // Between the tilt's outlier bound (10 deg) and the move angle a
+            // new gravity direction would be neither followed nor taken as a
+            // move: with GPS to rule out an acceleration, a gyroscope that
+            // saw the phone turn makes it a move there too.
+            let move_angle =
+                if gps_recent && has_gyro && self.last_speed_mps >= MIN_VEHICLE_SPEED_MPS {
+                    TILT_OUTLIER_DEG * deg
+                } else {
+                    self.cfg.moved_angle_deg * deg
+                };
             if std < self.cfg.quiet_max_std_mps2
                 && mag_ok
                 && !explained_by_gps
                 && rotation_seen
-                && dev > self.cfg.moved_angle_deg * deg
+                && dev > move_angle.min(self.cfg.moved_angle_deg * deg)
             {
                 self.moved_streak += 1;
+                self.streak_rotated = true;
                 if self.moved_streak >= self.cfg.moved_blocks {
                     self.mark_moved(1);
                     // The block that confirmed the move is a valid first tilt.
@@ -962,6 +983,7 @@ impl OrientationEstimator {
                 }
             } else {
                 self.moved_streak = 0;
+                self.streak_rotated = false;
             }
         }
 
@@ -1081,7 +1103,7 @@ impl OrientationEstimator {
                 }
                 _ => self.init_candidate = Some(mean_f),
             }
-        } else if !full || dev < 10.0 * deg || core::mem::take(&mut self.drift_follow) {
+        } else if !full || dev < TILT_OUTLIER_DEG * deg || core::mem::take(&mut self.drift_follow) {
             self.update_tilt(mean_f);
         }
     }
@@ -1710,6 +1732,59 @@ mod tests {
         est.end_block(&b, 61.0);
         assert_eq!(est.state(), OrientationState::Moved);
         assert_eq!(est.moves(), 1);
+    }
+
+    /// Drives 60 s, then turns the phone by `angle_deg` off the vertical in
+    /// one block (the gyroscope sees it when `seen`) and holds it there,
+    /// driving straight at 10 m/s with a fix every second; returns the
+    /// estimator after `blocks` calm blocks.
+    fn turn_in_place(angle_deg: f32, seen: bool, blocks: usize) -> OrientationEstimator {
+        let mount = rotation_from_euler(0.3, -0.2, 2.0);
+        let mut est = drive(mount, true, true, 60);
+        assert_eq!(est.state(), OrientationState::Locked);
+        let old_up = mount[2];
+        let axis = normalize(cross(old_up, mount[0])).unwrap();
+        let a = angle_deg.to_radians();
+        // Rodrigues: the vehicle's up seen from the turned phone.
+        let new_up = add(
+            scale(old_up, libm::cosf(a)),
+            scale(cross(axis, old_up), libm::sinf(a)),
+        );
+        let gravity = scale(new_up, 9.81);
+        let mut t = 60.0;
+        for i in 0..=blocks {
+            t += 1.0;
+            est.on_gps(t - 0.5, Some(10.0), Some(90.0), Some(t - 0.5));
+            let mut b = BlockStats::default();
+            let w = if i == 0 && seen {
+                scale(axis, a)
+            } else {
+                [0.0; 3]
+            };
+            for k in 0..50 {
+                let jitter = (k % 5) as f32 * 0.01;
+                b.add(add(gravity, [jitter, 0.0, 0.0]), Some(w), 0.02);
+            }
+            est.end_block(&b, t);
+        }
+        est
+    }
+
+    #[test]
+    fn a_turn_between_the_tilt_outlier_bound_and_the_move_angle_is_a_move() {
+        // 12 deg: beyond the 10 deg at which a quiet block is no longer
+        // averaged into the tilt, short of the 15 deg move angle. Seen by
+        // the gyroscope, with GPS saying the vehicle runs straight and
+        // steady, it is a move (before, the tilt stayed 12 deg off until
+        // other evidence pulled it over, 100 s on the simulator).
+        let est = turn_in_place(12.0, true, 4);
+        assert_eq!(est.moves(), 1, "{:?}", est.state());
+        // Not seen by the gyroscope: not a move (a drift, followed slowly).
+        let est = turn_in_place(12.0, false, 4);
+        assert_eq!(est.moves(), 0);
+        // Within the outlier bound: averaged into the tilt, no move.
+        let est = turn_in_place(8.0, true, 4);
+        assert_eq!(est.moves(), 0);
     }
 
     #[test]
