@@ -923,7 +923,21 @@ impl OrientationEstimator {
             // Phone moves (any sensor set): gravity settles somewhere new with
             // the magnitude of gravity (a vehicle acceleration would add to it).
             let dev = angle_between(mean_f, self.up);
-            let mag_ok = (norm(mean_f) / self.g_mag - 1.0).abs() < 0.03;
+            // A vehicle's horizontal acceleration that tilted the specific
+            // force by `dev` would have lengthened it to 1 / cos(dev) of
+            // gravity; a phone turned in place leaves it at gravity's, give
+            // or take a hand's or pocket's jostling (4 % over a block). So
+            // while the GPS says the vehicle is moving, a move may differ
+            // from gravity's magnitude by half the lengthening such an
+            // acceleration would bring (at least 3 %); otherwise by 3 %.
+            let driving = gps_recent && self.last_speed_mps >= MIN_VEHICLE_SPEED_MPS;
+            let mag_tol = if driving {
+                (0.5 * (1.0 / libm::cosf(dev.min(1.4)) - 1.0)).max(0.03)
+            } else {
+                0.03
+            };
+            let mag_err = (norm(mean_f) / self.g_mag - 1.0).abs();
+            let mag_ok = mag_err < 0.03;
             // A vehicle acceleration tilts the specific force by
             // atan(a / g); the GPS says how large the acceleration is.
             let gps_tilt = libm::atanf((self.last_gps_accel_mps2 + 0.5) / self.g_mag);
@@ -956,7 +970,7 @@ impl OrientationEstimator {
                     self.cfg.moved_angle_deg * deg
                 };
             if std < self.cfg.quiet_max_std_mps2
-                && mag_ok
+                && mag_err < mag_tol
                 && !explained_by_gps
                 && rotation_seen
                 && dev > move_angle.min(self.cfg.moved_angle_deg * deg)
@@ -965,9 +979,13 @@ impl OrientationEstimator {
                 self.streak_rotated = true;
                 if self.moved_streak >= self.cfg.moved_blocks {
                     self.mark_moved(1);
-                    // The block that confirmed the move is a valid first tilt.
-                    self.update_tilt(mean_f);
-                    self.state = OrientationState::Estimating;
+                    // The block that confirmed the move is a valid first tilt
+                    // if its magnitude is gravity's (not only within the
+                    // looser bound a large turn is allowed).
+                    if mag_ok {
+                        self.update_tilt(mean_f);
+                        self.state = OrientationState::Estimating;
+                    }
                     return;
                 }
             } else if std < self.cfg.quiet_max_std_mps2
@@ -1737,8 +1755,9 @@ mod tests {
     /// Drives 60 s, then turns the phone by `angle_deg` off the vertical in
     /// one block (the gyroscope sees it when `seen`) and holds it there,
     /// driving straight at 10 m/s with a fix every second; returns the
-    /// estimator after `blocks` calm blocks.
-    fn turn_in_place(angle_deg: f32, seen: bool, blocks: usize) -> OrientationEstimator {
+    /// estimator after `blocks` calm blocks. `mag`: the blocks' specific
+    /// force over gravity's (a hand jostles it by a few percent).
+    fn turn_in_place(angle_deg: f32, seen: bool, blocks: usize, mag: f32) -> OrientationEstimator {
         let mount = rotation_from_euler(0.3, -0.2, 2.0);
         let mut est = drive(mount, true, true, 60);
         assert_eq!(est.state(), OrientationState::Locked);
@@ -1750,7 +1769,7 @@ mod tests {
             scale(old_up, libm::cosf(a)),
             scale(cross(axis, old_up), libm::sinf(a)),
         );
-        let gravity = scale(new_up, 9.81);
+        let gravity = scale(new_up, 9.81 * mag);
         let mut t = 60.0;
         for i in 0..=blocks {
             t += 1.0;
@@ -1777,13 +1796,26 @@ mod tests {
         // the gyroscope, with GPS saying the vehicle runs straight and
         // steady, it is a move (before, the tilt stayed 12 deg off until
         // other evidence pulled it over, 100 s on the simulator).
-        let est = turn_in_place(12.0, true, 4);
+        let est = turn_in_place(12.0, true, 4, 1.0);
         assert_eq!(est.moves(), 1, "{:?}", est.state());
         // Not seen by the gyroscope: not a move (a drift, followed slowly).
-        let est = turn_in_place(12.0, false, 4);
+        let est = turn_in_place(12.0, false, 4, 1.0);
         assert_eq!(est.moves(), 0);
         // Within the outlier bound: averaged into the tilt, no move.
-        let est = turn_in_place(8.0, true, 4);
+        let est = turn_in_place(8.0, true, 4, 1.0);
+        assert_eq!(est.moves(), 0);
+    }
+
+    #[test]
+    fn a_large_turn_is_a_move_though_a_hand_jostles_the_magnitude() {
+        // Picked up into a hand: 40 deg, the blocks' magnitude 8 % over
+        // gravity's. An acceleration that tilted the specific force by 40
+        // deg would have lengthened it by 31 %; this is a turn.
+        let est = turn_in_place(40.0, true, 4, 1.08);
+        assert_eq!(est.moves(), 1);
+        // 20 deg with 8 %: what a 3.6 m/s^2 acceleration does (6 %) and
+        // more; not taken for a move.
+        let est = turn_in_place(20.0, true, 4, 1.08);
         assert_eq!(est.moves(), 0);
     }
 
