@@ -506,10 +506,11 @@ pub struct OrientationEstimator {
     gravity_lanes: f32x4,
     quiet_blocks: u32,
     init_candidate: Option<Vec3>,
-    /// A calm block waiting for the GPS fix that covers it.
-    /// A calm block waiting for the GPS fix that covers it: (mean specific
-    /// force, block end time).
-    pending_quiet: Option<(Vec3, f64)>,
+    /// Calm blocks waiting for the GPS fix that covers them, oldest first:
+    /// (mean specific force, block end time). Two, because the samples
+    /// before a fix are released together when it arrives, which can close
+    /// two blocks before the fix that covers both is taken.
+    pending_quiet: [Option<(Vec3, f64)>; 2],
     // Heading evidence (phone axes), forgotten exponentially.
     m_long: Sym3,
     n_long: f32,
@@ -599,7 +600,7 @@ impl OrientationEstimator {
             gravity_lanes: f32x4::new([0.0, 0.0, crate::STANDARD_GRAVITY_MPS2, 0.0]),
             quiet_blocks: 0,
             init_candidate: None,
-            pending_quiet: None,
+            pending_quiet: [None; 2],
             m_long: Sym3::default(),
             n_long: 0.0,
             c_gps: [0.0; 3],
@@ -1009,12 +1010,17 @@ impl OrientationEstimator {
             if gps_recent {
                 // Decided when the GPS fix covering this block arrives (a
                 // fix timed at or after its end; fixes arrive late).
-                self.pending_quiet = Some((mean_f, t_s));
+                let block = Some((mean_f, t_s));
+                self.pending_quiet = match self.pending_quiet {
+                    [None, _] => [block, None],
+                    [first, None] => [first, block],
+                    [_, second] => [second, block],
+                };
             } else {
                 self.consider_quiet(mean_f);
             }
         } else {
-            self.pending_quiet = None;
+            self.pending_quiet = [None; 2];
             if !self.tilt_known() {
                 self.init_candidate = None;
             }
@@ -1224,22 +1230,26 @@ impl OrientationEstimator {
         self.last_gps_accel_mps2 = accel2.abs().max(accel.abs()) + lateral.map_or(0.0, f32::abs);
         self.gps_steady = accel2.abs() < self.cfg.quiet_max_gps_accel_mps2
             && lateral.is_none_or(|l| l.abs() < self.cfg.quiet_max_gps_lateral_mps2);
-        match self.pending_quiet {
-            // An older fix (delivered late) says nothing of the block.
-            Some((_, end_s)) if t_s < end_s - 0.05 => {}
-            Some((pending, _)) => {
-                self.pending_quiet = None;
-                if self.gps_steady {
-                    self.consider_quiet(pending);
-                    // The rotation follows the new tilt now, not at the next
-                    // block (a first tilt with the rotation still identity
-                    // would hand the detector gravity as acceleration).
-                    if self.tilt_known() {
-                        self.solve();
+        // The fix covers the waiting blocks that ended before it (an older
+        // fix, delivered late, says nothing of them), oldest first.
+        let mut considered = false;
+        for _ in 0..2 {
+            match self.pending_quiet[0] {
+                Some((pending, end_s)) if t_s >= end_s - 0.05 => {
+                    self.pending_quiet = [self.pending_quiet[1], None];
+                    if self.gps_steady {
+                        self.consider_quiet(pending);
+                        considered = true;
                     }
                 }
+                _ => break,
             }
-            None => {}
+        }
+        // The rotation follows the new tilt now, not at the next block (a
+        // first tilt with the rotation still identity would hand the
+        // detector gravity as acceleration).
+        if considered && self.tilt_known() {
+            self.solve();
         }
 
         if !self.tilt_known() || interval.n() < 3.0 || !in_step {
@@ -1817,6 +1827,29 @@ mod tests {
         // more; not taken for a move.
         let est = turn_in_place(20.0, true, 4, 1.08);
         assert_eq!(est.moves(), 0);
+    }
+
+    #[test]
+    fn calm_blocks_closed_together_before_their_fix_are_all_taken() {
+        // The samples before a fix are released when it arrives, so two
+        // blocks can close before the fix covering both is taken. Both are
+        // quiet gravity, and two agreeing quiet blocks start the tilt (with
+        // one waiting slot, the second displaced the first: a courier's
+        // trip went 8 s without a tilt at its start, its first harsh
+        // acceleration missed).
+        let mut est = OrientationEstimator::new(OrientationConfig::default());
+        est.on_gps(0.0, Some(0.0), None, None);
+        for end_s in [1.0, 2.0] {
+            let mut b = BlockStats::default();
+            for k in 0..50 {
+                let jitter = (k % 5) as f32 * 0.01;
+                b.add([jitter, 0.0, 9.81], Some([0.0; 3]), 0.02);
+            }
+            est.end_block(&b, end_s);
+        }
+        assert_eq!(est.state(), OrientationState::Unknown);
+        est.on_gps(2.02, Some(0.0), None, Some(2.02));
+        assert_eq!(est.state(), OrientationState::Estimating);
     }
 
     #[test]
