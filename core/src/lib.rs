@@ -40,6 +40,7 @@ pub mod pipeline;
 pub mod queue;
 pub mod speeding;
 pub mod tile;
+pub mod wobble;
 
 pub use detect::{DetectionConfig, Event, Severity, Suppression, SuppressionCounts};
 pub use event::{Direction, EventKind};

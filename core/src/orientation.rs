@@ -177,6 +177,18 @@ pub struct OrientationConfig {
     pub moved_yaw_mismatch_deg: f32,
     /// Largest accelerometer standard deviation of a standstill block, m/s^2. Default 0.08.
     pub still_max_std_mps2: f32,
+    /// Time constant of the gyroscope-tracked swing of a hand-held or
+    /// pocketed phone about its mean place, s (see [`crate::wobble`]); 0
+    /// turns the tracking off. Default 4 (car), 0 (motorcycle: a lean is not
+    /// a swing).
+    pub wobble_tau_s: f32,
+    /// Memory of the swing tracker's gyroscope bias estimate, s. Default 60.
+    pub wobble_bias_tau_s: f32,
+    /// Swing over the last minute (root mean square of its 0.3-1 s band)
+    /// from which the tracked swing turns the frame, deg. Default 0.8 (a
+    /// mounted phone measures 0.2-0.8 and keeps the estimator's frame; a
+    /// trouser pocket 0.9, a hand 2).
+    pub wobble_min_deg: f32,
 }
 
 impl Default for OrientationConfig {
@@ -200,6 +212,9 @@ impl Default for OrientationConfig {
             moved_gyro_deg: 50.0,
             moved_yaw_mismatch_deg: 45.0,
             still_max_std_mps2: 0.08,
+            wobble_tau_s: 4.0,
+            wobble_bias_tau_s: 60.0,
+            wobble_min_deg: 0.8,
         }
     }
 }
@@ -210,6 +225,7 @@ impl OrientationConfig {
         Self {
             quiet_max_std_mps2: 3.0,
             moved_gyro_deg: 120.0,
+            wobble_tau_s: 0.0,
             ..Self::default()
         }
     }
@@ -260,6 +276,26 @@ impl OrientationConfig {
             return Err(ConfigError::new(
                 "orientation.tilt_tau_s",
                 "must be at least block_s",
+            ));
+        }
+        if !(self.wobble_tau_s == 0.0 || (0.5..=60.0).contains(&self.wobble_tau_s)) {
+            return Err(ConfigError::new(
+                "orientation.wobble_tau_s",
+                "must be 0 (off) or in [0.5, 60] s",
+            ));
+        }
+        if !(self.wobble_bias_tau_s.is_finite()
+            && (10.0..=3600.0).contains(&self.wobble_bias_tau_s))
+        {
+            return Err(ConfigError::new(
+                "orientation.wobble_bias_tau_s",
+                "must be in [10, 3600] s",
+            ));
+        }
+        if !(self.wobble_min_deg.is_finite() && (0.0..=15.0).contains(&self.wobble_min_deg)) {
+            return Err(ConfigError::new(
+                "orientation.wobble_min_deg",
+                "must be in [0, 15] deg",
             ));
         }
         if !(self.heading_tau_s.is_finite() && self.heading_tau_s >= 10.0 * self.block_s) {
@@ -1862,5 +1898,45 @@ mod tests {
             cfg.validate().err().map(|e| e.field),
             Some("orientation.heading_tau_s")
         );
+        let d = OrientationConfig::default();
+        for (cfg, field) in [
+            (
+                OrientationConfig {
+                    wobble_tau_s: 0.2,
+                    ..d
+                },
+                "orientation.wobble_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    wobble_tau_s: f32::NAN,
+                    ..d
+                },
+                "orientation.wobble_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    wobble_bias_tau_s: 1.0,
+                    ..d
+                },
+                "orientation.wobble_bias_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    wobble_min_deg: -1.0,
+                    ..d
+                },
+                "orientation.wobble_min_deg",
+            ),
+        ] {
+            assert_eq!(cfg.validate().err().map(|e| e.field), Some(field));
+        }
+        // Off is valid, and is the motorcycle's default.
+        let off = OrientationConfig {
+            wobble_tau_s: 0.0,
+            ..d
+        };
+        assert!(off.validate().is_ok());
+        assert!(OrientationConfig::motorcycle().wobble_tau_s <= 0.0);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! ImuSample ─ check ─┬─ block statistics ─ OrientationEstimator ─ rotation R
-//!                    └─ R·f − g·z ─ AdaptiveFilter ─ VehicleSample
+//!                    │  (turned back by the swing)
+//!                    ├─ gyroscope ─ WobbleTracker ─ swing Exp(θ), M = Exp(θ) R
+//!                    └─ M·f − g·z ─ AdaptiveFilter ─ VehicleSample
 //! GpsFix ─── check ─── OrientationEstimator (speed change, bearing)
 //! ```
 //!
@@ -20,14 +22,20 @@ use crate::input::{
     ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu, imu_in_range,
 };
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
-use crate::math::{f32x4, lanes, scale, xyz};
+use crate::math::{Columns, Mat3, f32x4, lanes, scale, xyz};
 use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
 use crate::tile::Tile;
+use crate::wobble::{WobbleTracker, mat_mul};
 
 /// The detector runs every this many seconds of samples (25 Hz): manoeuvres
 /// live below 2 Hz, so the 100-200 Hz stream would only repeat itself. What is
 /// shorter (free fall, impacts) is watched at the full rate by [`ForceMonitor`].
 const DETECTOR_STEP_S: f32 = 0.04;
+/// The swing tracker steps every this many seconds of gyroscope samples
+/// (6.25 Hz: a swing is under 1 Hz; 0.08 s measured the same, 0.24 s left a
+/// hand-held phone's tilt p95 0.2 deg worse, as the turned frame is held
+/// between steps).
+const WOBBLE_STEP_S: f32 = 0.16;
 /// Longest bucket of samples handed to the orientation estimator, s (it
 /// waits there for the GPS fixes around it; a fix's interval is cut at the
 /// fix time within one bucket).
@@ -149,7 +157,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 9488 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 9792 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -178,6 +186,28 @@ pub struct Pipeline {
     block_s: f64,
     step_gyro: f32x4,
     step_gyro_dt_s: f32,
+    /// The phone's swing about its mean place, and the estimator frame
+    /// ([`OrientationEstimator::frame_jumps`]) it was measured in.
+    wobble: WobbleTracker,
+    wobble_frame: u32,
+    /// Rotation (rate x time) and gyroscope time since the swing tracker's
+    /// last step (it steps every [`WOBBLE_STEP_S`]).
+    wobble_rot: f32x4,
+    wobble_dt_s: f32,
+    /// The swing configuration as the tracker uses it (converted once).
+    wobble_inv_tau_s: f32,
+    wobble_inv_bias_tau_s: f32,
+    wobble_min_rad: f32,
+    /// Whether `rotation` includes the swing.
+    wobble_applied: bool,
+    /// The rotation every sample is turned by: the estimator's, turned by
+    /// the swing when it applies (`Exp(theta) R`), and as columns.
+    rotation: Mat3,
+    columns: Columns,
+    /// The swing in phone axes (`R^T Exp(theta) R`): turns each sample to
+    /// the phone's mean place before the estimator's statistics, so its
+    /// gravity average is not shaken by the swing.
+    deswing: Columns,
 }
 
 impl Pipeline {
@@ -206,6 +236,21 @@ impl Pipeline {
             block_s: f64::from(cfg.orientation.block_s),
             step_gyro: f32x4::ZERO,
             step_gyro_dt_s: 0.0,
+            wobble: WobbleTracker::new(),
+            wobble_frame: 0,
+            wobble_rot: f32x4::ZERO,
+            wobble_dt_s: 0.0,
+            wobble_inv_tau_s: if cfg.orientation.wobble_tau_s > 0.0 {
+                1.0 / cfg.orientation.wobble_tau_s
+            } else {
+                0.0
+            },
+            wobble_inv_bias_tau_s: 1.0 / cfg.orientation.wobble_bias_tau_s,
+            wobble_min_rad: cfg.orientation.wobble_min_deg.to_radians(),
+            wobble_applied: false,
+            rotation: crate::math::IDENTITY,
+            columns: Columns::from_rows(&crate::math::IDENTITY),
+            deswing: Columns::from_rows(&crate::math::IDENTITY),
         })
     }
 
@@ -219,9 +264,15 @@ impl Pipeline {
         &self.counts
     }
 
-    /// The current orientation estimate.
+    /// The current orientation estimate: the estimator's, turned by a
+    /// hand-held phone's swing when it is tracked (see [`crate::wobble`]).
     pub fn orientation(&self) -> Orientation {
-        self.orientation.orientation()
+        let mut o = self.orientation.orientation();
+        if self.wobble_applied {
+            o.rotation = self.rotation;
+            (o.roll_rad, o.pitch_rad, o.yaw_rad) = crate::math::euler_from_rotation(&o.rotation);
+        }
+        o
     }
 
     /// How many times the phone was seen to move in the vehicle.
@@ -245,6 +296,7 @@ impl Pipeline {
     pub fn finish(&mut self) {
         let t = self.last_imu_t_s.unwrap_or(0.0);
         self.orientation.flush();
+        self.follow_frame();
         self.detector.finish(t);
         self.speeding.finish();
     }
@@ -297,15 +349,81 @@ impl Pipeline {
         self.follow_frame();
     }
 
+    /// Adds a sample to the bucket turned back to the phone's mean place
+    /// (out of the hot path: only a swinging phone's samples come here).
+    #[cold]
+    #[inline(never)]
+    fn add_deswung(&mut self, f: [f32; 3], w4: f32x4, dt_s: f32) -> f32 {
+        // The count lane stays 1.
+        let f_mean = self.deswing.mul(f) + f32x4::new([0.0, 0.0, 0.0, 1.0]);
+        self.bucket.add_lanes(f_mean, w4, dt_s)
+    }
+
+    /// Rebuilds the per-sample rotation from the estimator's and the swing.
+    #[inline(never)]
+    fn refresh_rotation(&mut self) {
+        let tilt_known = matches!(
+            self.orientation.state(),
+            OrientationState::Estimating | OrientationState::Locked
+        );
+        self.wobble_applied = tilt_known && self.wobble.swings_beyond(self.wobble_min_rad);
+        let r = self.orientation.rotation();
+        self.rotation = if self.wobble_applied {
+            let m = mat_mul(&self.wobble.rotation(), r);
+            let rt: Mat3 = core::array::from_fn(|i| core::array::from_fn(|j| r[j][i]));
+            self.deswing = Columns::from_rows(&mat_mul(&rt, &m));
+            m
+        } else {
+            *r
+        };
+        self.columns = Columns::from_rows(&self.rotation);
+    }
+
+    /// Follows the swing over one tracker step (mean rate `rate_rps` in the
+    /// turned frame over `dt_s` of gyroscope samples).
+    #[inline(never)]
+    fn follow_wobble(&mut self, rate_rps: [f32; 3], dt_s: f32) {
+        let jumps = self.orientation.frame_jumps();
+        let tilt_known = matches!(
+            self.orientation.state(),
+            OrientationState::Estimating | OrientationState::Locked
+        );
+        // The rate in the estimator's frame, where the tracked up lives.
+        let rate_rps = if self.wobble_applied {
+            let e = self.wobble.rotation();
+            core::array::from_fn(|i| {
+                e[0][i] * rate_rps[0] + e[1][i] * rate_rps[1] + e[2][i] * rate_rps[2]
+            })
+        } else {
+            rate_rps
+        };
+        if jumps != self.wobble_frame || !tilt_known {
+            self.wobble_frame = jumps;
+            self.wobble.reset();
+        } else {
+            self.wobble.step(
+                rate_rps,
+                dt_s,
+                self.wobble_inv_tau_s,
+                self.wobble_inv_bias_tau_s,
+            );
+        }
+        if self.wobble_applied || self.wobble.swings_beyond(self.wobble_min_rad) {
+            self.refresh_rotation();
+        }
+    }
+
     /// Restarts the filter when the rotation jumped: its state holds values
     /// in the old frame, and running them out would look like a harsh
     /// acceleration (a first tilt turns gravity from a phone axis to "up").
+    /// Also takes the estimator's current rotation for the samples to come.
     fn follow_frame(&mut self) {
         let jumps = self.orientation.frame_jumps();
         if jumps != self.filter_frame {
             self.filter_frame = jumps;
             self.filter.reset();
         }
+        self.refresh_rotation();
     }
 
     /// Pushes one IMU sample; returns its vehicle-frame output, or why it was
@@ -346,6 +464,7 @@ impl Pipeline {
                     self.counts.imu_gaps += 1;
                     self.filter.reset();
                     self.orientation.reset_intervals();
+                    self.follow_frame();
                     self.bucket = BlockStats::default();
                     self.bucket_start_t_s = s.t_s - f64::from(self.dt_avg_s);
                     self.block_start_t_s = s.t_s;
@@ -365,7 +484,11 @@ impl Pipeline {
         self.last_imu_t_s = Some(s.t_s);
 
         let f = s.accel_mps2;
-        let force_sq = self.bucket.add_lanes(f4, w4, dt_s);
+        let force_sq = if self.wobble_applied {
+            self.add_deswung(f, w4, dt_s)
+        } else {
+            self.bucket.add_lanes(f4, w4, dt_s)
+        };
         let ends_block = s.t_s - self.block_start_t_s >= self.block_s;
         if ends_block || s.t_s - self.bucket_start_t_s >= BUCKET_S {
             self.close_bucket(s.t_s, ends_block);
@@ -378,7 +501,7 @@ impl Pipeline {
 
         // Rotated as columns on four lanes: the same values as
         // `mat_vec(rotation, f)`, in a few vector instructions.
-        let r = self.orientation.columns();
+        let r = &self.columns;
         let g = self.orientation.gravity_mps2();
         let raw = r.mul(f) - self.orientation.gravity_lanes();
         let filtered = self.filter.run_lanes(raw, dt_s);
@@ -405,13 +528,23 @@ impl Pipeline {
                 gravity_mps2: g,
                 orientation_known: locked,
                 tilt_known: state == OrientationState::Estimating,
-                rotation: *self.orientation.rotation(),
+                rotation: self.rotation,
                 orientation_confidence: if locked {
                     self.orientation.confidence()
                 } else {
                     0.0
                 },
             });
+            if self.cfg.orientation.wobble_tau_s > 0.0 && self.step_gyro_dt_s > 0.0 {
+                self.wobble_rot += self.step_gyro;
+                self.wobble_dt_s += self.step_gyro_dt_s;
+                if self.wobble_dt_s >= WOBBLE_STEP_S {
+                    let rate = scale(xyz(self.wobble_rot), 1.0 / self.wobble_dt_s);
+                    self.follow_wobble(rate, self.wobble_dt_s);
+                    self.wobble_rot = f32x4::ZERO;
+                    self.wobble_dt_s = 0.0;
+                }
+            }
             self.step_dt_s = 0.0;
             self.step_gyro = f32x4::ZERO;
             self.step_gyro_dt_s = 0.0;
