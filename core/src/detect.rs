@@ -199,8 +199,16 @@ pub struct DetectionConfig {
     pub speed_mismatch_fraction: f32,
     /// A braking or acceleration must show in the GPS speed: the largest
     /// one-interval GPS acceleration around it must reach this fraction of
-    /// the threshold. 0.75.
+    /// the threshold. 0.85.
     pub gps_confirm_fraction: f32,
+    /// For a phone the gyroscope measured steady throughout and at the
+    /// decision (no hand's motion can have made the candidate), the
+    /// confirmation asked of a candidate shorter than this is scaled down by
+    /// its duration over this, s: a 1 Hz GPS averages a braking shorter than
+    /// two fixes' spacing into a lower rate. 0 turns the scaling off.
+    /// 2.0 (no effect without a gyroscope or on a motorcycle, whose phone is
+    /// never measured steady).
+    pub gps_confirm_steady_s: f32,
     /// Orientation confidence below which nothing is reported. 0.3.
     pub min_orientation_confidence: f32,
     /// A lateral episode turning the vehicle at least this much is a corner, deg. 30.
@@ -238,6 +246,7 @@ impl DetectionConfig {
             speed_mismatch_mps: 2.5,
             speed_mismatch_fraction: 0.35,
             gps_confirm_fraction: 0.85,
+            gps_confirm_steady_s: 2.0,
             min_orientation_confidence: 0.3,
             corner_min_heading_deg: 30.0,
             lane_change_max_heading_deg: 15.0,
@@ -292,6 +301,14 @@ impl DetectionConfig {
             return Err(ConfigError::new(
                 "detection.gps_confirm_fraction",
                 "must be in [0, 1]",
+            ));
+        }
+        if !(self.gps_confirm_steady_s.is_finite()
+            && (0.0..=10.0).contains(&self.gps_confirm_steady_s))
+        {
+            return Err(ConfigError::new(
+                "detection.gps_confirm_steady_s",
+                "must be in [0, 10] s",
             ));
         }
         if !(self.speed_mismatch_fraction.is_finite() && self.speed_mismatch_fraction >= 0.0) {
@@ -398,6 +415,9 @@ pub struct DetectorInput {
     pub rotation: [[f32; 3]; 3],
     /// Orientation confidence 0..1.
     pub orientation_confidence: f32,
+    /// The gyroscope has measured the phone steady (no hand's or pocket's
+    /// swing; see [`crate::wobble`]).
+    pub phone_steady: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -424,6 +444,8 @@ struct Window {
     conf: f32,
     rot_start: [f64; 2],
     moved: bool,
+    /// The phone was measured steady at every step so far.
+    steady: bool,
 }
 
 impl Window {
@@ -441,6 +463,7 @@ impl Window {
                 d.rot_int[1] - f64::from(d.rot_recent[1]),
             ],
             moved: d.freefall_recent(t),
+            steady: inp.phone_steady,
         }
     }
 }
@@ -501,6 +524,8 @@ struct CrashCandidate {
 #[derive(Clone, Copy, Debug)]
 pub struct Detector {
     cfg: DetectionConfig,
+    /// The last step's [`DetectorInput::phone_steady`].
+    steady_now: bool,
     gps: [GpsPoint; GPS_RING],
     gps_len: usize,
     v_int: f64,
@@ -550,6 +575,7 @@ impl Detector {
     pub fn new(cfg: DetectionConfig) -> Self {
         Self {
             cfg,
+            steady_now: false,
             gps: [GpsPoint::default(); GPS_RING],
             gps_len: 0,
             v_int: 0.0,
@@ -801,6 +827,7 @@ impl Detector {
         let t = inp.t_s;
         let dt = inp.dt_s;
         let [ax, ay, _] = inp.accel_mps2;
+        self.steady_now = inp.phone_steady;
         self.v_int += f64::from(ax * dt);
         self.record_history(t, inp.gyro_rps.map(|w| w[2]), dt);
         if let Some(w) = inp.gyro_rps {
@@ -1110,6 +1137,7 @@ impl Detector {
             if !inp.orientation_known {
                 c.w.orient_ok = false;
             }
+            c.w.steady &= inp.phone_steady;
             let c = *c;
             // Opposite-kind crossing closes the candidate at once.
             let opposite = (c.sign < 0.0 && accel) || (c.sign > 0.0 && brake);
@@ -1232,7 +1260,12 @@ impl Detector {
         // Finer: the strongest one-interval GPS acceleration around the
         // candidate (allowing for GPS lag) must show it.
         let gps_peak = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, c.sign);
-        if gps_peak.is_some_and(|a| a < self.cfg.gps_confirm_fraction * c.threshold) {
+        let mut fraction = self.cfg.gps_confirm_fraction;
+        if c.w.steady && self.steady_now && self.cfg.gps_confirm_steady_s > 0.0 {
+            let duration_s = (c.w.end_s - c.w.start_s) as f32;
+            fraction *= (duration_s / self.cfg.gps_confirm_steady_s).min(1.0);
+        }
+        if gps_peak.is_some_and(|a| a < fraction * c.threshold) {
             self.suppress(Suppression::SpeedMismatch);
             return;
         }
@@ -1492,6 +1525,7 @@ mod tests {
                 tilt_known: true,
                 rotation: IDENTITY,
                 orientation_confidence: 1.0,
+                phone_steady: false,
             });
         }
         // A fix timed 1.0 s arriving at 3.0 s: the values at 1.0 s, not now's.
@@ -1517,6 +1551,8 @@ mod tests {
         /// Fixes are handed over this late (a phone's batches), s.
         fix_lag_s: f64,
         late_fixes: Vec<(f64, Option<f32>, Option<f32>)>,
+        /// The phone measured steady by the gyroscope.
+        steady: bool,
     }
 
     extern crate std;
@@ -1532,6 +1568,7 @@ mod tests {
                 forces: ForceMonitor::default(),
                 fix_lag_s: 0.0,
                 late_fixes: Vec::new(),
+                steady: false,
             }
         }
 
@@ -1577,6 +1614,7 @@ mod tests {
                     tilt_known: known || self.tilt_only,
                     rotation: IDENTITY,
                     orientation_confidence: if known { 1.0 } else { 0.0 },
+                    phone_steady: self.steady,
                 });
                 while let Some(e) = self.d.pop_event() {
                     self.events.push(e);
@@ -1674,6 +1712,35 @@ mod tests {
     }
 
     #[test]
+    fn a_short_braking_the_gps_cannot_resolve_counts_on_a_steady_phone_only() {
+        // 4.5 m/s^2 for 0.6 s: the 1 Hz GPS shows a 1.2 m/s drop in one
+        // interval, under 0.85 x the threshold.
+        let ax = |t: f64| if (5.2..5.8).contains(&t) { -4.5 } else { 0.0 };
+        let v = |t: f64| Some(15.0 - 1.2 * (t - 5.0).clamp(0.0, 1.0) as f32);
+        for steady in [false, true] {
+            let mut d = Drive::new(DetectionConfig::car());
+            d.steady = steady;
+            d.run(10.0, true, ax, zero, zero, v, g);
+            if steady {
+                assert_eq!(d.events.len(), 1, "{:?}", d.events);
+                assert_eq!(d.events[0].kind, EventKind::HarshBraking);
+            } else {
+                assert!(d.events.is_empty(), "{:?}", d.events);
+                assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+            }
+        }
+        // A 3 s braking is long enough for the GPS to show its rate: on a
+        // steady phone too, 2.2 m/s^2 in the fixes does not confirm 3.5.
+        let ax = |t: f64| if (5.0..8.0).contains(&t) { -3.5 } else { 0.0 };
+        let v = |t: f64| Some(15.0 - 2.2 * (t - 5.0).clamp(0.0, 3.0) as f32);
+        let mut d = Drive::new(DetectionConfig::car());
+        d.steady = true;
+        d.run(12.0, true, ax, zero, zero, v, g);
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+    }
+
+    #[test]
     fn the_speed_check_waits_for_fixes_that_arrive_late() {
         for lag_s in [0.0, 1.5, 4.0] {
             let mut d = Drive::new(DetectionConfig::car());
@@ -1739,6 +1806,7 @@ mod tests {
                 tilt_known: true,
                 rotation: IDENTITY,
                 orientation_confidence: 1.0,
+                phone_steady: false,
             });
             while let Some(e) = d.d.pop_event() {
                 d.events.push(e);
@@ -1857,6 +1925,7 @@ mod tests {
             conf: 1.0,
             rot_start: [0.0; 2],
             moved: false,
+            steady: false,
         };
         for i in 0..(EVENT_QUEUE_CAPACITY + 3) {
             d.report(i as f64, EventKind::HarshBraking, None, &w, 3.0);
@@ -1891,6 +1960,12 @@ mod tests {
         assert_eq!(
             c.validate().err().map(|e| e.field),
             Some("detection.crash_mps2")
+        );
+        let mut c = DetectionConfig::car();
+        c.gps_confirm_steady_s = -1.0;
+        assert_eq!(
+            c.validate().err().map(|e| e.field),
+            Some("detection.gps_confirm_steady_s")
         );
         assert!(DetectionConfig::car().validate().is_ok());
         assert!(DetectionConfig::motorcycle().validate().is_ok());

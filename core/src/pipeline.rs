@@ -36,6 +36,10 @@ const DETECTOR_STEP_S: f32 = 0.04;
 /// hand-held phone's tilt p95 0.2 deg worse, as the turned frame is held
 /// between steps).
 const WOBBLE_STEP_S: f32 = 0.16;
+/// Swing (RMS of its band over a minute) under which the phone counts as
+/// steady, rad: 0.5 deg (mounts measure 0.2-0.45 in the simulator, up to
+/// 0.77 on the real cloudpose drive).
+const STEADY_MAX_RAD: f32 = 0.5 * core::f32::consts::PI / 180.0;
 /// Longest bucket of samples handed to the orientation estimator, s (it
 /// waits there for the GPS fixes around it; a fix's interval is cut at the
 /// fix time within one bucket).
@@ -534,6 +538,9 @@ impl Pipeline {
                 } else {
                     0.0
                 },
+                phone_steady: self.cfg.orientation.wobble_tau_s > 0.0
+                    && self.step_gyro_dt_s > 0.0
+                    && self.wobble.is_steady(STEADY_MAX_RAD),
             });
             if self.cfg.orientation.wobble_tau_s > 0.0 && self.step_gyro_dt_s > 0.0 {
                 self.wobble_rot += self.step_gyro;

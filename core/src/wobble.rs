@@ -63,6 +63,9 @@ const SWING_FAST_S: f32 = 0.3;
 const SWING_MEMORY_S: f32 = 60.0;
 /// Seconds of swing measured before its size counts.
 const SWING_MIN_EVIDENCE_S: f32 = 10.0;
+/// Turn from the mean place beyond which a phone is not steady, rad (3 deg:
+/// a car's body pitches 1.7 deg in a 5 m/s^2 braking).
+const STEADY_MAX_TURN_RAD: f32 = 0.052;
 /// Rotation rate beyond which a step is left out of the bias, rad/s.
 const MAX_FIT_RATE_RPS: f32 = 1.0;
 
@@ -144,6 +147,19 @@ impl WobbleTracker {
         self.hold_s <= 0.0
             && self.swing_weight * SWING_MEMORY_S >= SWING_MIN_EVIDENCE_S
             && self.swing_sq > min_rad * min_rad * self.swing_weight
+    }
+
+    /// Whether the phone has been measured steady: at least 10 s of
+    /// evidence, no hold, a swing band of at most `max_rad` (RMS over the
+    /// last minute), and not turned now by more than [`STEADY_MAX_TURN_RAD`]
+    /// from its mean place (a hand taking the phone turns it slowly at first).
+    #[inline]
+    pub fn is_steady(&self, max_rad: f32) -> bool {
+        let [a, b] = self.theta_rad;
+        self.hold_s <= 0.0
+            && self.swing_weight * SWING_MEMORY_S >= SWING_MIN_EVIDENCE_S
+            && self.swing_sq <= max_rad * max_rad * self.swing_weight
+            && a * a + b * b <= STEADY_MAX_TURN_RAD * STEADY_MAX_TURN_RAD
     }
 
     /// Advances by one step: `rate_rps` is the mean rotation rate over the
