@@ -161,7 +161,7 @@ pub struct VehicleSample {
 }
 
 /// The signal chain state, detectors included: `size_of::<Pipeline>()` is
-/// 9792 bytes on x86_64 (docs/performance.md); it never allocates.
+/// 9808 bytes on x86_64 (docs/performance.md); it never allocates.
 #[derive(Clone, Copy, Debug)]
 pub struct Pipeline {
     cfg: PipelineConfig,
@@ -204,6 +204,8 @@ pub struct Pipeline {
     wobble_min_rad: f32,
     /// Whether `rotation` includes the swing.
     wobble_applied: bool,
+    /// The tracker measured the phone steady at its last step.
+    phone_steady: bool,
     /// The rotation every sample is turned by: the estimator's, turned by
     /// the swing when it applies (`Exp(theta) R`), and as columns.
     rotation: Mat3,
@@ -252,6 +254,7 @@ impl Pipeline {
             wobble_inv_bias_tau_s: 1.0 / cfg.orientation.wobble_bias_tau_s,
             wobble_min_rad: cfg.orientation.wobble_min_deg.to_radians(),
             wobble_applied: false,
+            phone_steady: false,
             rotation: crate::math::IDENTITY,
             columns: Columns::from_rows(&crate::math::IDENTITY),
             deswing: Columns::from_rows(&crate::math::IDENTITY),
@@ -412,6 +415,7 @@ impl Pipeline {
                 self.wobble_inv_bias_tau_s,
             );
         }
+        self.phone_steady = self.wobble.is_steady(STEADY_MAX_RAD);
         if self.wobble_applied || self.wobble.swings_beyond(self.wobble_min_rad) {
             self.refresh_rotation();
         }
@@ -538,9 +542,7 @@ impl Pipeline {
                 } else {
                     0.0
                 },
-                phone_steady: self.cfg.orientation.wobble_tau_s > 0.0
-                    && self.step_gyro_dt_s > 0.0
-                    && self.wobble.is_steady(STEADY_MAX_RAD),
+                phone_steady: self.phone_steady && self.step_gyro_dt_s > 0.0,
             });
             if self.cfg.orientation.wobble_tau_s > 0.0 && self.step_gyro_dt_s > 0.0 {
                 self.wobble_rot += self.step_gyro;
