@@ -151,7 +151,7 @@ impl WobbleTracker {
 
     /// Whether the phone has been measured steady: at least 10 s of
     /// evidence, no hold, a swing band of at most `max_rad` (RMS over the
-    /// last minute), and not turned now by more than [`STEADY_MAX_TURN_RAD`]
+    /// last minute), and not turned now by more than 3 deg
     /// from its mean place (a hand taking the phone turns it slowly at first).
     #[inline]
     pub fn is_steady(&self, max_rad: f32) -> bool {
