@@ -179,7 +179,7 @@ pub struct OrientationConfig {
     pub still_max_std_mps2: f32,
     /// Time constant of the gyroscope-tracked swing of a hand-held or
     /// pocketed phone about its mean place, s (see [`crate::wobble`]); 0
-    /// turns the tracking off. Default 4 (car), 0 (motorcycle: a lean is not
+    /// turns the tracking off. Default 3 (car; 2-6 measured, see docs/results.md), 0 (motorcycle: a lean is not
     /// a swing).
     pub wobble_tau_s: f32,
     /// Memory of the swing tracker's gyroscope bias estimate, s. Default 60.
@@ -212,7 +212,7 @@ impl Default for OrientationConfig {
             moved_gyro_deg: 50.0,
             moved_yaw_mismatch_deg: 45.0,
             still_max_std_mps2: 0.08,
-            wobble_tau_s: 4.0,
+            wobble_tau_s: 3.0,
             wobble_bias_tau_s: 60.0,
             wobble_min_deg: 0.8,
         }
