@@ -67,6 +67,18 @@ pub fn mat_vec(m: &Mat3, v: Vec3) -> Vec3 {
     [dot(m[0], v), dot(m[1], v), dot(m[2], v)]
 }
 
+/// `a b` for row-major 3x3 matrices.
+pub fn mat_mul(a: &Mat3, b: &Mat3) -> Mat3 {
+    core::array::from_fn(|r| {
+        core::array::from_fn(|c| a[r][0] * b[0][c] + a[r][1] * b[1][c] + a[r][2] * b[2][c])
+    })
+}
+
+/// `m^T` (the inverse of a rotation).
+pub fn transpose(m: &Mat3) -> Mat3 {
+    core::array::from_fn(|i| core::array::from_fn(|j| m[j][i]))
+}
+
 pub(crate) use wide::f32x4;
 
 /// `v` in four SIMD lanes, `w` in the fourth. The per-sample arithmetic of

@@ -1541,7 +1541,7 @@ fn turn_pitch(x: Vec3, u: Vec3, tan_e: f32) -> (Vec3, Vec3) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::{mat_vec, rotation_from_euler};
+    use crate::math::{mat_vec, rotation_from_euler, transpose};
 
     /// Drives the estimator with a synthetic trip: the phone mounted with
     /// `mount` (vehicle_from_phone), the vehicle alternating braking and
@@ -1611,14 +1611,6 @@ mod tests {
             }
         }
         est
-    }
-
-    fn transpose(m: &Mat3) -> Mat3 {
-        [
-            [m[0][0], m[1][0], m[2][0]],
-            [m[0][1], m[1][1], m[2][1]],
-            [m[0][2], m[1][2], m[2][2]],
-        ]
     }
 
     #[test]

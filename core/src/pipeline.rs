@@ -22,10 +22,10 @@ use crate::input::{
     ClockGuard, GpsFix, ImuSample, InputCounts, Rejection, check_gps, check_imu, imu_in_range,
 };
 use crate::matching::{MatchConfig, RoadMatch, match_fix};
-use crate::math::{Columns, Mat3, f32x4, lanes, scale, xyz};
+use crate::math::{Columns, Mat3, f32x4, lanes, mat_mul, mat_vec, scale, transpose, xyz};
 use crate::speeding::{PingCounts, SpeedingConfig, SpeedingDetector, SpeedingEvent};
 use crate::tile::Tile;
-use crate::wobble::{WobbleTracker, mat_mul};
+use crate::wobble::WobbleTracker;
 
 /// The detector runs every this many seconds of samples (25 Hz): manoeuvres
 /// live below 2 Hz, so the 100-200 Hz stream would only repeat itself. What is
@@ -366,19 +366,22 @@ impl Pipeline {
         self.bucket.add_lanes(f_mean, w4, dt_s)
     }
 
+    /// Whether the estimator has a tilt (the swing is measured about it).
+    fn tilt_known(&self) -> bool {
+        matches!(
+            self.orientation.state(),
+            OrientationState::Estimating | OrientationState::Locked
+        )
+    }
+
     /// Rebuilds the per-sample rotation from the estimator's and the swing.
     #[inline(never)]
     fn refresh_rotation(&mut self) {
-        let tilt_known = matches!(
-            self.orientation.state(),
-            OrientationState::Estimating | OrientationState::Locked
-        );
-        self.wobble_applied = tilt_known && self.wobble.swings_beyond(self.wobble_min_rad);
+        self.wobble_applied = self.tilt_known() && self.wobble.swings_beyond(self.wobble_min_rad);
         let r = self.orientation.rotation();
         self.rotation = if self.wobble_applied {
             let m = mat_mul(&self.wobble.rotation(), r);
-            let rt: Mat3 = core::array::from_fn(|i| core::array::from_fn(|j| r[j][i]));
-            self.deswing = Columns::from_rows(&mat_mul(&rt, &m));
+            self.deswing = Columns::from_rows(&mat_mul(&transpose(r), &m));
             m
         } else {
             *r
@@ -391,16 +394,10 @@ impl Pipeline {
     #[inline(never)]
     fn follow_wobble(&mut self, rate_rps: [f32; 3], dt_s: f32) {
         let jumps = self.orientation.frame_jumps();
-        let tilt_known = matches!(
-            self.orientation.state(),
-            OrientationState::Estimating | OrientationState::Locked
-        );
+        let tilt_known = self.tilt_known();
         // The rate in the estimator's frame, where the tracked up lives.
         let rate_rps = if self.wobble_applied {
-            let e = self.wobble.rotation();
-            core::array::from_fn(|i| {
-                e[0][i] * rate_rps[0] + e[1][i] * rate_rps[1] + e[2][i] * rate_rps[2]
-            })
+            mat_vec(&transpose(&self.wobble.rotation()), rate_rps)
         } else {
             rate_rps
         };

@@ -133,20 +133,25 @@ impl WobbleTracker {
     /// before 10 s of evidence, and while held after a rotation too large
     /// for a swing).
     pub fn swing_rad(&self) -> f32 {
-        if self.hold_s > 0.0 || self.swing_weight * SWING_MEMORY_S < SWING_MIN_EVIDENCE_S {
-            0.0
-        } else {
+        if self.swing_measured() {
             libm::sqrtf(self.swing_sq / self.swing_weight)
+        } else {
+            0.0
         }
+    }
+
+    /// Whether the swing's size is known: no hold, and at least
+    /// [`SWING_MIN_EVIDENCE_S`] of it measured.
+    #[inline]
+    fn swing_measured(&self) -> bool {
+        self.hold_s <= 0.0 && self.swing_weight * SWING_MEMORY_S >= SWING_MIN_EVIDENCE_S
     }
 
     /// Whether [`Self::swing_rad`] exceeds `min_rad` (without its root and
     /// division: asked at every step).
     #[inline]
     pub fn swings_beyond(&self, min_rad: f32) -> bool {
-        self.hold_s <= 0.0
-            && self.swing_weight * SWING_MEMORY_S >= SWING_MIN_EVIDENCE_S
-            && self.swing_sq > min_rad * min_rad * self.swing_weight
+        self.swing_measured() && self.swing_sq > min_rad * min_rad * self.swing_weight
     }
 
     /// Whether the phone has been measured steady: at least 10 s of
@@ -156,8 +161,7 @@ impl WobbleTracker {
     #[inline]
     pub fn is_steady(&self, max_rad: f32) -> bool {
         let [a, b] = self.theta_rad;
-        self.hold_s <= 0.0
-            && self.swing_weight * SWING_MEMORY_S >= SWING_MIN_EVIDENCE_S
+        self.swing_measured()
             && self.swing_sq <= max_rad * max_rad * self.swing_weight
             && a * a + b * b <= STEADY_MAX_TURN_RAD * STEADY_MAX_TURN_RAD
     }
@@ -260,17 +264,10 @@ impl WobbleTracker {
     }
 }
 
-/// `a b` for row-major 3x3 matrices.
-pub(crate) fn mat_mul(a: &Mat3, b: &Mat3) -> Mat3 {
-    core::array::from_fn(|r| {
-        core::array::from_fn(|c| a[r][0] * b[0][c] + a[r][1] * b[1][c] + a[r][2] * b[2][c])
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::{angle_between, mat_vec};
+    use crate::math::{angle_between, mat_mul, mat_vec, transpose};
     use core::f32::consts::PI;
 
     const STEP_S: f32 = 0.04;
@@ -419,9 +416,5 @@ mod tests {
         assert!(angle_between(z, [0.0, 0.0, 1.0]) < 1e-4);
         // A positive rate about forward tilts up towards +y, theta_x > 0.
         assert!(w.up[1] > 0.0 && w.theta_rad()[0] > 0.0);
-    }
-
-    fn transpose(m: &Mat3) -> Mat3 {
-        core::array::from_fn(|i| core::array::from_fn(|j| m[j][i]))
     }
 }
