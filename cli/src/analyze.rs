@@ -161,7 +161,8 @@ pub fn run(
                          "time_jump": c.gps_time_jump,
                          "position_out_of_range": c.gps_position_out_of_range,
                          "stale": c.gps_stale,
-                         "fields_dropped": c.gps_fields_dropped },
+                         "fields_dropped": c.gps_fields_dropped,
+                         "speed_lag_s": p.gps_speed_lag_s() },
                 "orientation": { "state": o.state.as_str(), "roll_deg": o.roll_rad.to_degrees(),
                                  "pitch_deg": o.pitch_rad.to_degrees(), "yaw_deg": o.yaw_rad.to_degrees(),
                                  "tilt_confidence": o.tilt_confidence, "heading_confidence": o.heading_confidence,
@@ -193,7 +194,7 @@ pub fn run(
             say!("GPS: none (accelerometer and gyroscope evidence only)")?;
         } else {
             say!(
-                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, time jump {}, position out of range {}, stale repeats {}); invalid fields dropped {}",
+                "GPS: {} accepted; rejected {} (non-finite {}, time not increasing {}, time jump {}, position out of range {}, stale repeats {}); invalid fields dropped {}; speed {:.2} s behind the fixes' times (measured against the accelerometer)",
                 c.gps_accepted,
                 c.gps_rejected(),
                 c.gps_non_finite,
@@ -201,7 +202,8 @@ pub fn run(
                 c.gps_time_jump,
                 c.gps_position_out_of_range,
                 c.gps_stale,
-                c.gps_fields_dropped
+                c.gps_fields_dropped,
+                p.gps_speed_lag_s()
             )?;
         }
         say!("orientation: {}", describe(&o))?;

@@ -257,6 +257,22 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
             best = (lag, a, b);
         }
     }
+    // How late the GPS speed is: the shift of the CAN speed that fits the
+    // fixes' speeds best (as the fixes are pushed: at their arrival).
+    let speed_misfit = |shift_s: f64| {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for &(wall, v, _) in &gps_track {
+            if let Some(can) = interp(&can_speed, wall - shift_s) {
+                sum += (v - can) * (v - can);
+                n += 1;
+            }
+        }
+        sum / n.max(1) as f64
+    };
+    let can_speed_lag_s = (0..=30)
+        .map(|k| f64::from(k) * 0.1)
+        .min_by(|a, b| speed_misfit(*a).total_cmp(&speed_misfit(*b)))
+        .unwrap_or(0.0);
     let gps_mean = gps_track.iter().map(|g| g.1).sum::<f64>() / gps_track.len().max(1) as f64;
     let can_mean = can_speed.iter().map(|c| c.1).sum::<f64>() / can_speed.len().max(1) as f64;
     let o = p.orientation();
@@ -275,6 +291,10 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         c.gps_fields_dropped
     )?;
     say!("  mean speed: GPS {gps_mean:.2} m/s, CAN {can_mean:.2} m/s")?;
+    say!(
+        "  GPS speed lag: {:.2} s measured by the pipeline against the accelerometer; {can_speed_lag_s:.1} s against the CAN speed (best-fitting shift)",
+        p.gps_speed_lag_s()
+    )?;
     say!(
         "  orientation: {} after {}, roll {:.1} pitch {:.1} yaw {:.1} deg, heading from {} (confidence {:.2}); phone moves {} (gyroscope tilt, gravity, yaw vs bearing: {:?})",
         o.state.as_str(),

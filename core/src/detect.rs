@@ -28,6 +28,7 @@
 
 use crate::ConfigError;
 use crate::event::{Direction, EventKind};
+use crate::gps_lag::{GpsLag, LAG_CANDIDATES, LAG_STEP_S};
 use crate::input::FixDelay;
 use crate::queue::EventQueue;
 
@@ -542,6 +543,14 @@ pub struct Detector {
     /// How late fixes arrive: decisions that need the fix after a
     /// candidate wait this much longer for it.
     fix_lag: FixDelay,
+    /// How late the GPS speed and course are behind the fix's time: a fix
+    /// is kept at the time they describe.
+    speed_lag: GpsLag,
+    /// The last fix with a speed: its own time and the speed.
+    last_speed_fix: Option<(f64, f32)>,
+    /// Since when the heading has been known without a break, s (infinite
+    /// while it is not): the integrated speed means nothing before.
+    known_since_s: f64,
     /// Cumulative rotation about the vehicle's x and y axes, rad (signed, so
     /// a lean into a corner and back cancels; a phone turned over does not).
     rot_int: [f64; 2],
@@ -585,6 +594,9 @@ impl Detector {
             hist_len: 0,
             now_s: f64::NEG_INFINITY,
             fix_lag: FixDelay::default(),
+            speed_lag: GpsLag::new(),
+            last_speed_fix: None,
+            known_since_s: f64::INFINITY,
             rot_int: [0.0; 2],
             rot_recent: [0.0; 2],
             last_freefall_t_s: f64::NEG_INFINITY,
@@ -602,6 +614,12 @@ impl Detector {
             detected: [0; 6],
             freefall_flag: false,
         }
+    }
+
+    /// How late the GPS speed and course are behind their fixes' times, as
+    /// measured against the accelerometer so far, s (see [`GpsLag`]).
+    pub fn gps_speed_lag_s(&self) -> f32 {
+        self.speed_lag.lag_s()
     }
 
     /// The configuration in use.
@@ -755,8 +773,22 @@ impl Detector {
         speed_mps: Option<f32>,
         bearing_deg: Option<f32>,
     ) {
-        let (v_int, heading_int) = self.integrals_at(t_s);
         self.fix_lag.observe(self.now_s - t_s, 0.02, MAX_FIX_LAG_S);
+        if let (Some((t0, v0)), Some(v1)) = (self.last_speed_fix, speed_mps) {
+            let dt_s = (t_s - t0) as f32;
+            let oldest_s = t0 - f64::from(LAG_CANDIDATES as f32 - 1.0) * f64::from(LAG_STEP_S);
+            if (0.5..=1.5).contains(&dt_s) && oldest_s >= self.known_since_s {
+                let (after, before) = (self.v_int_back(t_s), self.v_int_back(t0));
+                let dv_imu = core::array::from_fn(|i| (after[i] - before[i]) as f32);
+                self.speed_lag.observe(v1 - v0, &dv_imu, dt_s);
+            }
+        }
+        if let Some(v) = speed_mps {
+            self.last_speed_fix = Some((t_s, v));
+        }
+        // The fix is kept at the time its speed and course describe.
+        let t_s = t_s - f64::from(self.speed_lag.lag_s());
+        let (v_int, heading_int) = self.integrals_at(t_s);
         let p = GpsPoint {
             t_s,
             speed_mps,
@@ -822,6 +854,34 @@ impl Detector {
         (newer.1, newer.2)
     }
 
+    /// The integrated speed at `t_s` and at each candidate lag before it
+    /// (see [`GpsLag`]): one walk back through the history.
+    fn v_int_back(&self, t_s: f64) -> [f64; LAG_CANDIDATES] {
+        let mut out = [self.v_int; LAG_CANDIDATES];
+        let mut newer = (self.now_s, self.v_int);
+        let mut k = 1;
+        for (i, v) in out.iter_mut().enumerate() {
+            let t = t_s - f64::from(i as f32 * LAG_STEP_S);
+            if t >= self.now_s {
+                continue;
+            }
+            *v = newer.1;
+            while k <= self.hist_len {
+                let e = self.hist[(self.hist_next + HIST_LEN - k) % HIST_LEN];
+                if e.0 <= t {
+                    let span = newer.0 - e.0;
+                    let f = if span > 0.0 { (t - e.0) / span } else { 0.0 };
+                    *v = e.1 + f * (newer.1 - e.1);
+                    break;
+                }
+                newer = (e.0, e.1);
+                *v = newer.1;
+                k += 1;
+            }
+        }
+        out
+    }
+
     /// Consumes one vehicle-frame sample.
     pub fn on_sample(&mut self, inp: &DetectorInput) {
         let t = inp.t_s;
@@ -829,6 +889,11 @@ impl Detector {
         let [ax, ay, _] = inp.accel_mps2;
         self.steady_now = inp.phone_steady;
         self.v_int += f64::from(ax * dt);
+        if !inp.orientation_known {
+            self.known_since_s = f64::INFINITY;
+        } else if self.known_since_s == f64::INFINITY {
+            self.known_since_s = t;
+        }
         self.record_history(t, inp.gyro_rps.map(|w| w[2]), dt);
         if let Some(w) = inp.gyro_rps {
             // One-pole smoothing, tau 0.25 s (dt / tau, fine for dt << tau).
@@ -1261,9 +1326,20 @@ impl Detector {
         // candidate (allowing for GPS lag) must show it.
         let gps_peak = self.gps_peak_accel(c.w.start_s - 1.5, c.w.end_s + 1.5, c.sign);
         let mut fraction = self.cfg.gps_confirm_fraction;
+        let duration_s = (c.w.end_s - c.w.start_s) as f32;
         if c.w.steady && self.steady_now && self.cfg.gps_confirm_steady_s > 0.0 {
-            let duration_s = (c.w.end_s - c.w.start_s) as f32;
             fraction *= (duration_s / self.cfg.gps_confirm_steady_s).min(1.0);
+        }
+        // A GPS whose speed lags has told only of the candidate's first part
+        // when the decision is due: what it has seen must show that part
+        // (scaled by what the lag kept from it: a prompt GPS's fixes would
+        // have covered the lag more).
+        if let Some(latest) = self.latest_gps() {
+            let seen_s = ((latest.t_s - c.w.start_s) as f32).max(0.0);
+            let prompt_s = duration_s.min(seen_s + self.speed_lag.lag_s());
+            if seen_s < prompt_s {
+                fraction *= seen_s / prompt_s;
+            }
         }
         if gps_peak.is_some_and(|a| a < fraction * c.threshold) {
             self.suppress(Suppression::SpeedMismatch);
@@ -1738,6 +1814,48 @@ mod tests {
         d.run(12.0, true, ax, zero, zero, v, g);
         assert!(d.events.is_empty(), "{:?}", d.events);
         assert_eq!(d.d.suppressed().get(Suppression::SpeedMismatch), 1);
+    }
+
+    #[test]
+    fn a_gps_speed_that_lags_is_paired_with_the_moment_it_describes() {
+        // The vehicle speeds up and slows down calmly (2 m/s^2 for 3 s each
+        // way, every 20 s), then brakes harshly (4.5 m/s^2 for 2 s); the
+        // GPS speed 1.2 s late (as a phone's smoothed speed), or 2.2 s (as
+        // the real cloudpose iPhone's, measured against its accelerometer).
+        // Paired with the integrated speed at the fix's own time, the fix
+        // after the braking shows part of it: a speed mismatch; and at 2.2 s
+        // the fixes there are when the decision is due have not seen the
+        // braking's strongest part.
+        let ax = |t: f64| match t % 20.0 {
+            _ if (302.0..304.0).contains(&t) => -4.5,
+            _ if t >= 300.0 => 0.0,
+            c if (5.0..8.0).contains(&c) => 2.0,
+            c if (12.0..15.0).contains(&c) => -2.0,
+            _ => 0.0,
+        };
+        let v_true = |t: f64| {
+            let c = t.min(300.0) % 20.0;
+            let calm = 2.0 * ((c.clamp(5.0, 8.0) - 5.0) - (c.clamp(12.0, 15.0) - 12.0));
+            (10.0 + calm - 4.5 * (t - 302.0).clamp(0.0, 2.0)) as f32
+        };
+        for lag_s in [1.2, 2.2] {
+            let mut d = Drive::new(DetectionConfig::car());
+            d.run(
+                310.0,
+                true,
+                ax,
+                zero,
+                zero,
+                move |t| Some(v_true(t - lag_s)),
+                g,
+            );
+            let lag = d.d.gps_speed_lag_s();
+            assert!((f64::from(lag) - lag_s).abs() < 0.2, "lag {lag}");
+            // The harsh one found, within a second; the calm ones stay calm.
+            assert_eq!(d.events.len(), 1, "{lag_s}: {:?}", d.events);
+            assert_eq!(d.events[0].kind, EventKind::HarshBraking);
+            assert!(d.events[0].decided_s - 304.0 <= 1.0, "{:?}", d.events[0]);
+        }
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod detect;
 pub mod event;
 pub mod filter;
 pub mod geo;
+pub mod gps_lag;
 pub mod input;
 pub mod matching;
 pub mod math;

@@ -608,6 +608,13 @@ pub struct OrientationEstimator {
     moved_rot_recent: f32,
     rot_window: f32,
     yaw_mismatch: f32,
+    /// How late the GPS course is behind its fixes' times, s (see
+    /// [`Self::set_gps_lag_s`]).
+    gps_lag_s: f32,
+    /// Gyroscope yaw over the last GPS intervals, newest first, rad, and how
+    /// many of them follow each other without a break.
+    gyro_yaw_recent: [f32; 3],
+    gyro_yaw_len: u8,
     last_gps_accel_mps2: f32,
     drift_follow: bool,
     moves: u32,
@@ -676,6 +683,9 @@ impl OrientationEstimator {
             moved_rot_recent: 0.0,
             rot_window: 0.0,
             yaw_mismatch: 0.0,
+            gps_lag_s: 0.0,
+            gyro_yaw_recent: [0.0; 3],
+            gyro_yaw_len: 0,
             last_gps_accel_mps2: 0.0,
             drift_follow: false,
             moves: 0,
@@ -794,12 +804,23 @@ impl OrientationEstimator {
         let moves = (self.moves, self.moves_by, self.frame_jumps + 1);
         let gps = (self.gps, self.gps_len, self.last_gps_t_s);
         let queue = (self.queue, self.block_acc);
-        let timing = (self.released_t_s, self.wait);
+        let timing = (self.released_t_s, self.wait, self.gps_lag_s);
         *self = Self::new(cfg);
         (self.moves, self.moves_by, self.frame_jumps) = moves;
         (self.gps, self.gps_len, self.last_gps_t_s) = gps;
         (self.queue, self.block_acc) = queue;
-        (self.released_t_s, self.wait) = timing;
+        (self.released_t_s, self.wait, self.gps_lag_s) = timing;
+    }
+
+    /// How late the GPS course is behind its fixes' times, s (measured by
+    /// the detector against the accelerometer, see [`crate::gps_lag`]): the
+    /// gyroscope's yaw is compared with the course over the interval it
+    /// describes (a lagging course in a roundabout is otherwise a phone
+    /// turned in the vehicle).
+    pub fn set_gps_lag_s(&mut self, lag_s: f32) {
+        if lag_s.is_finite() {
+            self.gps_lag_s = lag_s.max(0.0);
+        }
     }
 
     fn mark_moved(&mut self, detector: usize) {
@@ -1289,13 +1310,29 @@ impl OrientationEstimator {
         }
 
         if !self.tilt_known() || interval.n() < 3.0 || !in_step {
+            self.gyro_yaw_len = 0;
             return;
         }
         let deg = core::f32::consts::PI / 180.0;
+        // The gyroscope's yaw over the interval the GPS course describes: as
+        // late as the course (at most two intervals back).
+        let gyro_yaw = if interval.has_gyro() {
+            let r = &mut self.gyro_yaw_recent;
+            *r = [dot(interval.rot(), self.up), r[0], r[1]];
+            self.gyro_yaw_len = (self.gyro_yaw_len + 1).min(3);
+            let back = (self.gps_lag_s / dt).clamp(0.0, 2.0);
+            let n = back as usize;
+            let f = back - n as f32;
+            let older = r[(n + 1).min(2)];
+            (usize::from(self.gyro_yaw_len) > n + usize::from(f > 0.0))
+                .then(|| (1.0 - f) * r[n] + f * older)
+        } else {
+            self.gyro_yaw_len = 0;
+            None
+        };
         // Gyroscope yaw against GPS bearing: a mismatch is the phone turning in
         // the vehicle. Bearing is clockwise, yaw counter-clockwise.
-        if let (Some(lat), true) = (lateral, interval.has_gyro()) {
-            let gyro_yaw = dot(interval.rot(), self.up);
+        if let (Some(lat), Some(gyro_yaw)) = (lateral, gyro_yaw) {
             let bearing_yaw = -lat / v_mean.max(0.1) * dt;
             // Summed over a few intervals: a hand turns a phone over seconds.
             self.yaw_mismatch = 0.7 * self.yaw_mismatch + (gyro_yaw - bearing_yaw);
@@ -1739,6 +1776,52 @@ mod tests {
         assert_eq!(est.moves(), 0, "a lagging course is not a phone turning");
         let fwd_err = angle_between(o.rotation[0], mount[0]).to_degrees();
         assert!(fwd_err < 3.0, "forward error {fwd_err} deg, {o:?}");
+    }
+
+    #[test]
+    fn a_course_late_through_roundabouts_is_not_a_phone_turning_once_the_lag_is_known() {
+        // 6 m/s with a 115 deg turn in 2 s every 20 s (a tight roundabout);
+        // the GPS course 1.2 s late. Compared with the gyroscope's yaw of
+        // the same second, the course seems to stall 57 deg behind.
+        let run = |lag_known: bool| {
+            let mount = rotation_from_euler(0.3, -0.2, 0.8);
+            let phone_from_vehicle = transpose(&mount);
+            let mut est = OrientationEstimator::new(OrientationConfig::default());
+            if lag_known {
+                est.set_gps_lag_s(1.2);
+            }
+            let fs = 50;
+            let mut headings = vec![0.0f32];
+            for s in 0..200 {
+                let yaw = if s >= 30 && s % 20 < 2 { 1.0 } else { 0.0 };
+                let mut block = BlockStats::default();
+                for i in 0..fs {
+                    let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
+                    let f_vehicle = [jitter, 6.0 * yaw, crate::STANDARD_GRAVITY_MPS2 + jitter];
+                    let f = mat_vec(&phone_from_vehicle, f_vehicle);
+                    let w = mat_vec(&phone_from_vehicle, [0.0, 0.0, yaw]);
+                    block.add(f, Some(w), 1.0 / fs as f32);
+                }
+                headings.push(headings[s] + yaw);
+                let t = s as f64 + 1.0;
+                // The heading 1.2 s ago: between the ends of the seconds
+                // two and one before.
+                let k = headings.len() - 1;
+                let late = if k >= 2 {
+                    0.8 * headings[k - 1] + 0.2 * headings[k - 2]
+                } else {
+                    0.0
+                };
+                est.push_bucket(&block, t - 1.0, t, true);
+                est.on_gps(t, Some(6.0), Some(90.0 - late.to_degrees()), Some(t));
+            }
+            est.moves()
+        };
+        assert!(
+            run(false) > 0,
+            "the lag unknown, the course looks like a phone turned"
+        );
+        assert_eq!(run(true), 0);
     }
 
     #[test]

@@ -320,6 +320,14 @@ impl Pipeline {
         self.speeding.counts()
     }
 
+    /// How late the GPS speed and course are behind their fixes' times, as
+    /// measured against the accelerometer so far, s (0 until a dozen speed
+    /// changes were seen); the detector pairs each fix with the moment it
+    /// describes.
+    pub fn gps_speed_lag_s(&self) -> f32 {
+        self.detector.gps_speed_lag_s()
+    }
+
     /// Candidates suppressed by the guards, by reason.
     pub fn suppressed(&self) -> &SuppressionCounts {
         self.detector.suppressed()
@@ -600,6 +608,8 @@ impl Pipeline {
                 self.close_bucket(last, false);
             }
         }
+        self.orientation
+            .set_gps_lag_s(self.detector.gps_speed_lag_s());
         self.orientation
             .on_gps(fix.t_s, speed, fix.bearing_deg, self.last_imu_t_s);
         self.follow_frame();
