@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_lag_is_found_from_the_speed_changes() {
-        for true_lag_s in [0.0, 0.4, 1.2, 1.9] {
+        for true_lag_s in [0.0, 0.4, 1.2, 1.9, 2.2, 2.8] {
             let est = run(true_lag_s, 200);
             assert!(
                 (est.lag_s() - true_lag_s).abs() < 0.15,
