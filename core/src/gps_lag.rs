@@ -24,8 +24,16 @@ pub const LAG_STEP_S: f32 = 0.25;
 const MEMORY_S: f32 = 300.0;
 /// GPS speed change over one interval that makes it tell the lags apart, m/s.
 const INFORMATIVE_DV_MPS: f32 = 1.0;
-/// Informative intervals needed before the lag is taken.
+/// Informative intervals after which the least misfit's lag is taken.
 const MIN_INFORMATIVE: u16 = 12;
+/// Informative intervals after which a lag is taken early, if its misfit is
+/// at most [`EARLY_CONTRAST`] times no lag's: a dozen speed changes take a
+/// minute or two in town, and a braking before them is judged with no lag.
+/// (Six with no contrast asked let a prompt pocket phone's early noise pass
+/// for a lag: a false braking.)
+const EARLY_INFORMATIVE: u16 = 6;
+/// See [`EARLY_INFORMATIVE`].
+const EARLY_CONTRAST: f32 = 0.3;
 
 /// The estimate's state (fixed size).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,7 +64,8 @@ impl GpsLag {
         }
     }
 
-    /// The lag, s (0 until enough speed changes were seen).
+    /// The lag, s (0 until enough speed changes were seen: a dozen, or six
+    /// that fit one lag far better than none).
     pub fn lag_s(&self) -> f32 {
         self.lag_s
     }
@@ -77,14 +86,18 @@ impl GpsLag {
         if dv_gps.abs() >= INFORMATIVE_DV_MPS {
             self.informative = self.informative.saturating_add(1);
         }
-        if self.informative >= MIN_INFORMATIVE {
-            self.lag_s = self.best();
+        if self.informative >= EARLY_INFORMATIVE {
+            let (best_s, best_misfit) = self.best();
+            if self.informative >= MIN_INFORMATIVE || best_misfit <= EARLY_CONTRAST * self.misfit[0]
+            {
+                self.lag_s = best_s;
+            }
         }
     }
 
     /// The least misfit's lag, refined by the parabola through it and its
-    /// neighbours.
-    fn best(&self) -> f32 {
+    /// neighbours, and that least misfit.
+    fn best(&self) -> (f32, f32) {
         let m = &self.misfit;
         let i = (0..LAG_CANDIDATES)
             .min_by(|a, b| m[*a].total_cmp(&m[*b]))
@@ -99,7 +112,7 @@ impl GpsLag {
         } else {
             0.0
         };
-        (i as f32 + shift) * LAG_STEP_S
+        ((i as f32 + shift) * LAG_STEP_S, m[i])
     }
 }
 
@@ -147,8 +160,25 @@ mod tests {
             est.observe(0.05, &[0.0; LAG_CANDIDATES], 1.0);
         }
         assert!(est.lag_s() == 0.0);
-        // Two brakings are not enough to go by.
-        assert!(run(1.2, 30).lag_s() == 0.0);
+        // One braking is not enough to go by.
+        assert!(run(1.2, 10).lag_s() == 0.0);
+        // Six speed changes are when they fit one lag far better than none,
+        // not when they fit every lag about as well.
+        assert!((run(1.2, 25).lag_s() - 1.2).abs() < 0.15);
+        // Here 1 s fits best, but only half as well again as none.
+        let mut est = GpsLag::new();
+        let weak = |est: &mut GpsLag, n: u16| {
+            for k in 0..n {
+                let dv: f32 = if k % 2 == 0 { 1.5 } else { -1.5 };
+                let dv_imu = core::array::from_fn(|i| dv * (0.9 - 0.01 * (i as f32 - 4.0).abs()));
+                est.observe(dv, &dv_imu, 1.0);
+            }
+        };
+        weak(&mut est, 8);
+        assert!(est.lag_s() == 0.0);
+        // A dozen are taken as they come.
+        weak(&mut est, 4);
+        assert!((est.lag_s() - 1.0).abs() < 0.01, "{}", est.lag_s());
         // Nonsense is ignored.
         let mut est = run(1.2, 200);
         est.observe(f32::NAN, &[0.0; LAG_CANDIDATES], 1.0);

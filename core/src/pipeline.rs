@@ -321,7 +321,7 @@ impl Pipeline {
     }
 
     /// How late the GPS speed and course are behind their fixes' times, as
-    /// measured against the accelerometer so far, s (0 until a dozen speed
+    /// measured against the accelerometer so far, s (0 until six to twelve speed
     /// changes were seen); the detector pairs each fix with the moment it
     /// describes.
     pub fn gps_speed_lag_s(&self) -> f32 {
