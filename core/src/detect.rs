@@ -966,7 +966,17 @@ impl Detector {
         }
         self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
         let lateral = if self.cfg.lateral_from_yaw {
-            match (inp.gyro_rps, self.latest_gps().and_then(|p| p.speed_mps)) {
+            // The speed now: the latest fix's, lowered by the integrated
+            // deceleration since the moment it describes (a fix is up to a
+            // second old, more when its speed lags or fixes come in batches,
+            // and a motorcycle brakes into a corner: the old speed made a
+            // calm corner harsh). Never raised: a speed-up taken from a
+            // pocketed phone's integral made a false corner.
+            let speed_now = self.latest_gps().and_then(|p| {
+                p.speed_mps
+                    .map(|v| (v + ((self.v_int - p.v_int) as f32).min(0.0)).max(0.0))
+            });
+            match (inp.gyro_rps, speed_now) {
                 (Some(_), Some(v)) if self.gps_recent(t) => Some(self.yaw_smooth_rps * v),
                 (None, Some(_)) if self.gps_recent(t) => Some(self.gps_lateral_mps2),
                 _ => None,
@@ -1911,6 +1921,31 @@ mod tests {
             assert_eq!(d.events[0].kind, EventKind::HarshBraking);
             assert!(d.events[0].decided_s - 304.0 <= 1.0, "{:?}", d.events[0]);
         }
+    }
+
+    #[test]
+    fn a_motorcycle_braking_into_a_calm_corner_is_not_taken_at_its_old_speed() {
+        // 12 m/s, a braking of 2.8 m/s^2 to 5 m/s, then a turn of 0.7 rad/s
+        // for 2.5 s: 3.5 m/s^2 of centripetal acceleration, under the 4.0
+        // threshold. The fixes come 1.5 s late (a phone's batch): at the
+        // turn the latest one still says 10-12 m/s, which made it 7-8 m/s^2.
+        let mut d = Drive::new(DetectionConfig::motorcycle());
+        d.fix_lag_s = 1.5;
+        d.run(
+            25.0,
+            true,
+            |t| if (10.0..12.5).contains(&t) { -2.8 } else { 0.0 },
+            zero,
+            |t| if (13.0..15.5).contains(&t) { -0.7 } else { 0.0 },
+            |t| Some((12.0 - 2.8 * (t - 10.0).clamp(0.0, 2.5)) as f32),
+            g,
+        );
+        let corners: Vec<_> = d
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::HarshCornering)
+            .collect();
+        assert!(corners.is_empty(), "{corners:?}");
     }
 
     #[test]
