@@ -28,7 +28,7 @@
 
 use crate::ConfigError;
 use crate::event::{Direction, EventKind};
-use crate::gps_lag::{GpsLag, LAG_CANDIDATES, LAG_STEP_S};
+use crate::gps_lag::{GpsLag, LAG_CANDIDATES, LAG_STEP_S, MAX_LAG_S};
 use crate::input::FixDelay;
 use crate::queue::EventQueue;
 
@@ -797,8 +797,7 @@ impl Detector {
         let mut back = None;
         if let (Some(prev), Some(v1)) = (self.last_speed_fix, speed_mps) {
             let dt_s = (t_s - prev.t_s) as f32;
-            let oldest_s =
-                prev.t_s - f64::from(LAG_CANDIDATES as f32 - 1.0) * f64::from(LAG_STEP_S);
+            let oldest_s = prev.t_s - f64::from(MAX_LAG_S);
             let dv_gps = v1 - prev.speed_mps;
             // Neither the GPS nor the accelerometer changed speed: every lag
             // fits alike (and the walk through the history is spared).
@@ -872,44 +871,41 @@ impl Detector {
     /// late, else interpolated in the history (its oldest entry for a fix
     /// older than the history).
     fn integrals_at(&self, t_s: f64) -> (f64, f64) {
-        let mut newer = (self.now_s, self.v_int, self.heading_int);
-        if self.hist_len == 0 || t_s >= self.now_s {
-            return (self.v_int, self.heading_int);
-        }
-        for k in 1..=self.hist_len {
-            let e = self.hist[(self.hist_next + HIST_LEN - k) % HIST_LEN];
-            if e.0 <= t_s {
-                let span = newer.0 - e.0;
-                let f = if span > 0.0 { (t_s - e.0) / span } else { 0.0 };
-                return (e.1 + f * (newer.1 - e.1), e.2 + f * (newer.2 - e.2));
-            }
-            newer = e;
-        }
-        (newer.1, newer.2)
+        self.integrals_back::<1>(t_s, 0.0)[0]
     }
 
     /// The integrated speed at `t_s` and at each candidate lag before it
-    /// (see [`GpsLag`]): one walk back through the history.
+    /// (see [`GpsLag`]).
     fn v_int_back(&self, t_s: f64) -> [f64; LAG_CANDIDATES] {
-        let mut out = [self.v_int; LAG_CANDIDATES];
-        let mut newer = (self.now_s, self.v_int);
+        self.integrals_back::<LAG_CANDIDATES>(t_s, f64::from(LAG_STEP_S))
+            .map(|(v_int, _)| v_int)
+    }
+
+    /// Integrated speed and heading at `t_s` and at the `N - 1` times each
+    /// `step_s` before the last, as [`Self::integrals_at`] gives them: in
+    /// one walk back through the history.
+    fn integrals_back<const N: usize>(&self, t_s: f64, step_s: f64) -> [(f64, f64); N] {
+        let now = (self.v_int, self.heading_int);
+        let mut out = [now; N];
+        let mut newer = (self.now_s, self.v_int, self.heading_int);
         let mut k = 1;
-        for (i, v) in out.iter_mut().enumerate() {
-            let t = t_s - f64::from(i as f32 * LAG_STEP_S);
+        for (i, value) in out.iter_mut().enumerate() {
+            let t = t_s - i as f64 * step_s;
             if t >= self.now_s {
                 continue;
             }
-            *v = newer.1;
+            // Older than the history: its oldest entry.
+            *value = (newer.1, newer.2);
             while k <= self.hist_len {
                 let e = self.hist[(self.hist_next + HIST_LEN - k) % HIST_LEN];
                 if e.0 <= t {
                     let span = newer.0 - e.0;
                     let f = if span > 0.0 { (t - e.0) / span } else { 0.0 };
-                    *v = e.1 + f * (newer.1 - e.1);
+                    *value = (e.1 + f * (newer.1 - e.1), e.2 + f * (newer.2 - e.2));
                     break;
                 }
-                newer = (e.0, e.1);
-                *v = newer.1;
+                newer = e;
+                *value = (newer.1, newer.2);
                 k += 1;
             }
         }

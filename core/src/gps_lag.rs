@@ -20,6 +20,8 @@
 pub const LAG_CANDIDATES: usize = 13;
 /// Spacing of the candidate lags, s.
 pub const LAG_STEP_S: f32 = 0.25;
+/// The longest candidate lag, s.
+pub const MAX_LAG_S: f32 = (LAG_CANDIDATES - 1) as f32 * LAG_STEP_S;
 /// Memory of the misfits, s (the lag is the phone's: it barely changes).
 const MEMORY_S: f32 = 300.0;
 /// GPS speed change over one interval that makes it tell the lags apart, m/s.
