@@ -12,7 +12,11 @@
 //!   (default ≥ 30°), a lane change swings left and right and leaves the
 //!   heading as it was (< 15°). On a motorcycle the lean hides the lateral
 //!   acceleration, so the lateral signal is yaw rate × GPS speed (or, without
-//!   a gyroscope, GPS bearing rate × speed).
+//!   a gyroscope, GPS bearing rate × speed). A car's phone whose tilt is
+//!   known but not yet its heading (early in a trip, just after a pick-up)
+//!   uses the same signal: the yaw rate about the known up needs no heading;
+//!   the episode's peak is taken again at the decision with the GPS speed
+//!   of the peak's moment, as the speed at hand may be a second old.
 //! - **Crash**: specific force several g beyond gravity, then a velocity
 //!   change and a standstill within [`DetectionConfig::crash_confirm_s`]; a
 //!   free fall just before the impact means a phone fell, not a crash.
@@ -511,6 +515,14 @@ struct LatEpisode {
     above_corner_right_s: f32,
     above_lc_s: f32,
     gyro: bool,
+    /// Opened while the heading was not known (the tilt was): measured
+    /// to its end as the gyroscope's yaw rate about up times the speed.
+    from_yaw: bool,
+    /// The smoothed yaw rate at each side's peak, rad/s: a heading-less
+    /// episode's peak is taken again at the decision with the GPS speed of
+    /// the peak's moment (the speed at hand then could be a second old).
+    yaw_left_rps: f32,
+    yaw_right_rps: f32,
 }
 
 /// A harsh horizontal acceleration seen before the heading was known, kept
@@ -951,36 +963,56 @@ impl Detector {
             self.classify_pre_lock(t, &inp.rotation);
         }
         self.was_known = inp.orientation_known;
+        let yaw_episode = self.lat.as_ref().map(|ep| ep.from_yaw);
         if !inp.orientation_known {
             // Without a heading, keep harsh horizontal accelerations for later.
             if inp.tilt_known {
                 self.pre_lock_step(t, dt, inp, freefall_now, rot_limit);
             }
-            if self.long.is_none() && self.long_parked.is_none() && self.lat.is_none() {
-                return;
+            if self.long.is_some() || self.long_parked.is_some() {
+                self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
             }
+            // A corner needs no heading: the yaw rate about the known up,
+            // times the speed, is its size and side.
+            let lateral = match yaw_episode {
+                Some(false) if !self.cfg.lateral_from_yaw => Some(ay),
+                _ if inp.tilt_known || yaw_episode.is_some() => self.lateral_from_yaw(t, inp),
+                _ => None,
+            };
+            self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
+            return;
         }
         self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
-        let lateral = if self.cfg.lateral_from_yaw {
-            // The speed now: the latest fix's, lowered by the integrated
-            // deceleration since the moment it describes (a fix is up to a
-            // second old, more when its speed lags or fixes come in batches,
-            // and a motorcycle brakes into a corner: the old speed made a
-            // calm corner harsh). Never raised: a speed-up taken from a
-            // pocketed phone's integral made a false corner.
-            let speed_now = self.latest_gps().and_then(|p| {
-                p.speed_mps
-                    .map(|v| (v + ((self.v_int - p.v_int) as f32).min(0.0)).max(0.0))
-            });
-            match (inp.gyro_rps, speed_now) {
-                (Some(_), Some(v)) if self.gps_recent(t) => Some(self.yaw_smooth_rps * v),
-                (None, Some(_)) if self.gps_recent(t) => Some(self.gps_lateral_mps2),
-                _ => None,
-            }
+        let lateral = if self.cfg.lateral_from_yaw || yaw_episode == Some(true) {
+            self.lateral_from_yaw(t, inp)
         } else {
             Some(ay)
         };
         self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
+    }
+
+    /// Lateral acceleration as the gyroscope's yaw rate times the speed (a
+    /// motorcycle's lean hides the accelerometer's; without a heading a
+    /// car's is not known), or the GPS's bearing rate times speed without a
+    /// gyroscope; `None` without a recent fix.
+    fn lateral_from_yaw(&self, t: f64, inp: &DetectorInput) -> Option<f32> {
+        // The speed now: the latest fix's, lowered by the integrated
+        // deceleration since the moment it describes (a fix is up to a
+        // second old, more when its speed lags or fixes come in batches,
+        // and a motorcycle brakes into a corner: the old speed made a
+        // calm corner harsh). Never raised: a speed-up taken from a
+        // pocketed phone's integral made a false corner.
+        let speed_now = self.latest_gps().and_then(|p| {
+            p.speed_mps
+                .map(|v| (v + ((self.v_int - p.v_int) as f32).min(0.0)).max(0.0))
+        });
+        match (inp.gyro_rps, speed_now) {
+            (Some(_), Some(v)) if self.gps_recent(t) => Some(self.yaw_smooth_rps * v),
+            (None, Some(_)) if self.gps_recent(t) && self.cfg.lateral_from_yaw => {
+                Some(self.gps_lateral_mps2)
+            }
+            _ => None,
+        }
     }
 
     fn pre_lock_step(
@@ -1465,10 +1497,12 @@ impl Detector {
             if lat > ep.peak_left {
                 ep.peak_left = lat;
                 ep.peak_left_t = t;
+                ep.yaw_left_rps = self.yaw_smooth_rps;
             }
             if -lat > ep.peak_right {
                 ep.peak_right = -lat;
                 ep.peak_right_t = t;
+                ep.yaw_right_rps = self.yaw_smooth_rps;
             }
             if lat >= self.cfg.cornering_mps2 {
                 ep.above_corner_left_s += dt;
@@ -1482,7 +1516,7 @@ impl Detector {
             if freefall_now || rotated(self.rot_int, ep.w.rot_start) > rot_limit {
                 ep.w.moved = true;
             }
-            if !inp.orientation_known {
+            if !(inp.orientation_known || ep.from_yaw && inp.tilt_known) {
                 ep.w.orient_ok = false;
             }
             let ep = *ep;
@@ -1497,7 +1531,7 @@ impl Detector {
                 // The heading after the episode: gyroscope now, or the GPS fix
                 // half a second after its end (waiting at most 2 s for it).
                 let gps_after = self.gps_around(ep.w.start_s, ep.w.end_s + 0.5).1;
-                if ep.gyro
+                if ep.gyro && !ep.from_yaw
                     || gps_after.is_some()
                     || quiet >= 2.0 + self.cfg.lateral_quiet_s + self.fix_lag.s()
                     || !self.gps_recent(t)
@@ -1507,7 +1541,13 @@ impl Detector {
                 }
             }
         } else if lat.abs() >= onset {
-            let w = Window::open(t, self, inp);
+            let mut w = Window::open(t, self, inp);
+            let from_yaw = !inp.orientation_known;
+            if from_yaw {
+                // The tilt is known (the caller asks it); decided on less.
+                w.orient_ok = true;
+                w.conf = 0.7;
+            }
             self.lat = Some(LatEpisode {
                 w,
                 heading_start: self.heading_int,
@@ -1521,12 +1561,25 @@ impl Detector {
                 above_corner_right_s: 0.0,
                 above_lc_s: 0.0,
                 gyro: inp.gyro_rps.is_some(),
+                from_yaw,
+                yaw_left_rps: self.yaw_smooth_rps,
+                yaw_right_rps: self.yaw_smooth_rps,
             });
         }
     }
 
     fn decide_lateral(&mut self, t: f64, ep: &LatEpisode) {
         let onset = self.cfg.lateral_onset_fraction * self.cfg.lane_change_mps2;
+        let mut ep = *ep;
+        if ep.from_yaw {
+            // Lowered to the GPS speed of the peak's moment, never raised.
+            if let Some(v) = self.speed_at(ep.peak_left_t) {
+                ep.peak_left = ep.peak_left.min(ep.yaw_left_rps * v);
+            }
+            if let Some(v) = self.speed_at(ep.peak_right_t) {
+                ep.peak_right = ep.peak_right.min(-ep.yaw_right_rps * v);
+            }
+        }
         // Lasting heading change, degrees, positive to the left.
         let heading_deg = if ep.gyro {
             Some(((self.heading_int - ep.heading_start) as f32).to_degrees())
@@ -1830,6 +1883,46 @@ mod tests {
         assert_eq!(d.events.len(), 1, "{:?}", d.events);
         assert!(d.events[0].late);
         assert_eq!(d.events[0].kind, EventKind::HarshBraking);
+    }
+
+    #[test]
+    fn a_corner_before_the_heading_is_known_is_measured_by_yaw_rate_times_speed() {
+        use core::f64::consts::PI;
+        // 90 degrees right at 8 m/s in 2 s (6.3 m/s^2). The tilt is known,
+        // the heading not: the horizontal axes are arbitrary (here they carry
+        // nothing), the yaw rate about up is the vehicle's.
+        let turning = |t: f64| (5.0..7.0).contains(&t);
+        let yaw = move |t: f64| if turning(t) { -(PI / 4.0) as f32 } else { 0.0 };
+        let mut d = Drive::new(DetectionConfig::car());
+        d.tilt_only = true;
+        d.run(15.0, false, zero, zero, yaw, |_| Some(8.0), g);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].kind, EventKind::HarshCornering);
+        assert_eq!(d.events[0].direction, Some(Direction::Right));
+        assert!(d.events[0].decided_s - d.events[0].end_s <= 4.0);
+        // Without the tilt, up is not known either: nothing.
+        let mut d = Drive::new(DetectionConfig::car());
+        d.run(15.0, false, zero, zero, yaw, |_| Some(8.0), g);
+        assert!(d.events.is_empty(), "{:?}", d.events);
+
+        // A braking from 12 to 5 m/s, then a calm turn at 0.7 rad/s (3.5
+        // m/s^2) while the fixes come 2 s late: the speed at hand in the turn
+        // is 12 m/s, then 9 and 6 (8.4 to 4.5 m/s^2), and without a heading
+        // the integrated deceleration cannot lower it. The speed of the
+        // peak's moment can.
+        let mut d = Drive::new(DetectionConfig::car());
+        d.tilt_only = true;
+        d.fix_lag_s = 2.0;
+        d.run(
+            25.0,
+            false,
+            zero,
+            zero,
+            |t| if (12.6..15.5).contains(&t) { -0.7 } else { 0.0 },
+            |t| Some((12.0 - 2.8 * (t - 10.0).clamp(0.0, 2.5)) as f32),
+            g,
+        );
+        assert!(d.events.is_empty(), "{:?}", d.events);
     }
 
     #[test]
