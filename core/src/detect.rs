@@ -291,66 +291,53 @@ impl DetectionConfig {
         pos(self.lateral_quiet_s, "detection.lateral_quiet_s")?;
         pos(self.phone_rotation_deg, "detection.phone_rotation_deg")?;
         pos(self.crash_confirm_s, "detection.crash_confirm_s")?;
-        if !(self.crash_mps2.is_finite() && self.crash_mps2 > 2.0 * self.braking_mps2) {
-            return Err(ConfigError::new(
-                "detection.crash_mps2",
-                "must be more than twice braking_mps2",
-            ));
-        }
-        if !(self.severe_factor.is_finite() && self.severe_factor > 1.0) {
-            return Err(ConfigError::new(
-                "detection.severe_factor",
-                "must be greater than 1",
-            ));
-        }
-        if !(self.gps_confirm_fraction.is_finite()
-            && (0.0..=1.0).contains(&self.gps_confirm_fraction))
-        {
-            return Err(ConfigError::new(
-                "detection.gps_confirm_fraction",
-                "must be in [0, 1]",
-            ));
-        }
-        if !(self.gps_confirm_steady_s.is_finite()
-            && (0.0..=10.0).contains(&self.gps_confirm_steady_s))
-        {
-            return Err(ConfigError::new(
-                "detection.gps_confirm_steady_s",
-                "must be in [0, 10] s",
-            ));
-        }
-        if !(self.speed_mismatch_fraction.is_finite() && self.speed_mismatch_fraction >= 0.0) {
-            return Err(ConfigError::new(
-                "detection.speed_mismatch_fraction",
-                "must be zero or positive",
-            ));
-        }
-        if !(self.min_orientation_confidence.is_finite()
-            && (0.0..=1.0).contains(&self.min_orientation_confidence))
-        {
-            return Err(ConfigError::new(
-                "detection.min_orientation_confidence",
-                "must be in [0, 1]",
-            ));
-        }
-        if !(self.lateral_onset_fraction.is_finite()
-            && self.lateral_onset_fraction > 0.0
-            && self.lateral_onset_fraction < 1.0)
-        {
-            return Err(ConfigError::new(
-                "detection.lateral_onset_fraction",
-                "must be in (0, 1)",
-            ));
-        }
-        if !(self.lane_change_max_heading_deg.is_finite()
-            && self.lane_change_max_heading_deg > 0.0
-            && self.corner_min_heading_deg > self.lane_change_max_heading_deg)
-        {
-            return Err(ConfigError::new(
-                "detection.corner_min_heading_deg",
-                "must be greater than lane_change_max_heading_deg, both positive",
-            ));
-        }
+        ConfigError::check(
+            self.crash_mps2.is_finite() && self.crash_mps2 > 2.0 * self.braking_mps2,
+            "detection.crash_mps2",
+            "must be more than twice braking_mps2",
+        )?;
+        ConfigError::check(
+            self.severe_factor.is_finite() && self.severe_factor > 1.0,
+            "detection.severe_factor",
+            "must be greater than 1",
+        )?;
+        ConfigError::in_range(
+            self.gps_confirm_fraction,
+            0.0..=1.0,
+            "detection.gps_confirm_fraction",
+            "must be in [0, 1]",
+        )?;
+        ConfigError::in_range(
+            self.gps_confirm_steady_s,
+            0.0..=10.0,
+            "detection.gps_confirm_steady_s",
+            "must be in [0, 10] s",
+        )?;
+        ConfigError::check(
+            self.speed_mismatch_fraction.is_finite() && self.speed_mismatch_fraction >= 0.0,
+            "detection.speed_mismatch_fraction",
+            "must be zero or positive",
+        )?;
+        ConfigError::in_range(
+            self.min_orientation_confidence,
+            0.0..=1.0,
+            "detection.min_orientation_confidence",
+            "must be in [0, 1]",
+        )?;
+        ConfigError::check(
+            self.lateral_onset_fraction.is_finite()
+                && self.lateral_onset_fraction > 0.0
+                && self.lateral_onset_fraction < 1.0,
+            "detection.lateral_onset_fraction",
+            "must be in (0, 1)",
+        )?;
+        ConfigError::check(
+            self.lane_change_max_heading_deg.is_finite()
+                && self.lane_change_max_heading_deg > 0.0
+                && self.corner_min_heading_deg > self.lane_change_max_heading_deg,
+            "detection.corner_min_heading_deg",
+            "must be greater than lane_change_max_heading_deg, both positive",
+        )?;
         Ok(())
     }
 }

@@ -70,41 +70,34 @@ impl Default for FilterConfig {
 impl FilterConfig {
     /// Checks that every value is usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.lowpass_cutoff_hz.is_finite()
-            && self.lowpass_cutoff_hz > 0.05
-            && self.lowpass_cutoff_hz <= 20.0)
-        {
-            return Err(ConfigError::new(
-                "filter.lowpass_cutoff_hz",
-                "must be in (0.05, 20] Hz",
-            ));
-        }
-        if !(self.kalman_jerk_psd.is_finite() && self.kalman_jerk_psd > 0.0) {
-            return Err(ConfigError::new(
-                "filter.kalman_jerk_psd",
-                "must be positive",
-            ));
-        }
-        if !(self.noise_leave_kalman_mps2.is_finite() && self.noise_leave_kalman_mps2 > 0.0) {
-            return Err(ConfigError::new(
-                "filter.noise_leave_kalman_mps2",
-                "must be positive",
-            ));
-        }
-        if !(self.noise_enter_kalman_mps2.is_finite()
-            && self.noise_enter_kalman_mps2 > self.noise_leave_kalman_mps2)
-        {
-            return Err(ConfigError::new(
-                "filter.noise_enter_kalman_mps2",
-                "must be greater than noise_leave_kalman_mps2",
-            ));
-        }
-        if self.windows_to_switch == 0 {
-            return Err(ConfigError::new(
-                "filter.windows_to_switch",
-                "must be at least 1",
-            ));
-        }
+        ConfigError::check(
+            self.lowpass_cutoff_hz.is_finite()
+                && self.lowpass_cutoff_hz > 0.05
+                && self.lowpass_cutoff_hz <= 20.0,
+            "filter.lowpass_cutoff_hz",
+            "must be in (0.05, 20] Hz",
+        )?;
+        ConfigError::check(
+            self.kalman_jerk_psd.is_finite() && self.kalman_jerk_psd > 0.0,
+            "filter.kalman_jerk_psd",
+            "must be positive",
+        )?;
+        ConfigError::check(
+            self.noise_leave_kalman_mps2.is_finite() && self.noise_leave_kalman_mps2 > 0.0,
+            "filter.noise_leave_kalman_mps2",
+            "must be positive",
+        )?;
+        ConfigError::check(
+            self.noise_enter_kalman_mps2.is_finite()
+                && self.noise_enter_kalman_mps2 > self.noise_leave_kalman_mps2,
+            "filter.noise_enter_kalman_mps2",
+            "must be greater than noise_leave_kalman_mps2",
+        )?;
+        ConfigError::check(
+            self.windows_to_switch != 0,
+            "filter.windows_to_switch",
+            "must be at least 1",
+        )?;
         Ok(())
     }
 }

@@ -67,6 +67,30 @@ impl ConfigError {
         Self { field, rule }
     }
 
+    /// `Ok` when `ok`, else an error for `field` saying what it must be.
+    pub(crate) const fn check(
+        ok: bool,
+        field: &'static str,
+        rule: &'static str,
+    ) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Self::new(field, rule))
+        }
+    }
+
+    /// `Ok` when `v` is a finite number within `range`, else an error for
+    /// `field` saying what it must be.
+    pub(crate) fn in_range(
+        v: f32,
+        range: core::ops::RangeInclusive<f32>,
+        field: &'static str,
+        rule: &'static str,
+    ) -> Result<(), Self> {
+        Self::check(v.is_finite() && range.contains(&v), field, rule)
+    }
+
     /// `Ok` when `v` is a finite number above zero, else an error for `field`.
     pub(crate) fn positive(v: f32, field: &'static str) -> Result<(), Self> {
         if v.is_finite() && v > 0.0 {

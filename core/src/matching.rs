@@ -54,28 +54,25 @@ impl MatchConfig {
         ConfigError::positive(self.distance_per_accuracy, "matching.distance_per_accuracy")?;
         ConfigError::positive(self.road_half_width_m, "matching.road_half_width_m")?;
         ConfigError::positive(self.max_bearing_diff_deg, "matching.max_bearing_diff_deg")?;
-        if self.max_bearing_diff_deg > 180.0 {
-            return Err(ConfigError::new(
-                "matching.max_bearing_diff_deg",
-                "must be at most 180",
-            ));
-        }
+        ConfigError::check(
+            self.max_bearing_diff_deg <= 180.0,
+            "matching.max_bearing_diff_deg",
+            "must be at most 180",
+        )?;
         ConfigError::positive(
             self.min_speed_for_bearing_mps,
             "matching.min_speed_for_bearing_mps",
         )?;
-        if !(self.bearing_penalty_m_per_deg.is_finite() && self.bearing_penalty_m_per_deg >= 0.0) {
-            return Err(ConfigError::new(
-                "matching.bearing_penalty_m_per_deg",
-                "must be a number >= 0",
-            ));
-        }
-        if !(self.service_road_penalty_m.is_finite() && self.service_road_penalty_m >= 0.0) {
-            return Err(ConfigError::new(
-                "matching.service_road_penalty_m",
-                "must be a number >= 0",
-            ));
-        }
+        ConfigError::check(
+            self.bearing_penalty_m_per_deg.is_finite() && self.bearing_penalty_m_per_deg >= 0.0,
+            "matching.bearing_penalty_m_per_deg",
+            "must be a number >= 0",
+        )?;
+        ConfigError::check(
+            self.service_road_penalty_m.is_finite() && self.service_road_penalty_m >= 0.0,
+            "matching.service_road_penalty_m",
+            "must be a number >= 0",
+        )?;
         Ok(())
     }
 }

@@ -233,12 +233,12 @@ impl OrientationConfig {
     /// Checks that every value is usable.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let pos = ConfigError::positive;
-        if !(self.block_s.is_finite() && (0.2..=5.0).contains(&self.block_s)) {
-            return Err(ConfigError::new(
-                "orientation.block_s",
-                "must be in [0.2, 5] s",
-            ));
-        }
+        ConfigError::in_range(
+            self.block_s,
+            0.2..=5.0,
+            "orientation.block_s",
+            "must be in [0.2, 5] s",
+        )?;
         pos(self.quiet_max_std_mps2, "orientation.quiet_max_std_mps2")?;
         pos(self.quiet_max_gyro_rps, "orientation.quiet_max_gyro_rps")?;
         pos(
@@ -272,59 +272,50 @@ impl OrientationConfig {
             "orientation.moved_yaw_mismatch_deg",
         )?;
         pos(self.still_max_std_mps2, "orientation.still_max_std_mps2")?;
-        if !(self.tilt_tau_s.is_finite() && self.tilt_tau_s >= self.block_s) {
-            return Err(ConfigError::new(
-                "orientation.tilt_tau_s",
-                "must be at least block_s",
-            ));
-        }
-        if !(self.wobble_tau_s == 0.0 || (0.5..=60.0).contains(&self.wobble_tau_s)) {
-            return Err(ConfigError::new(
-                "orientation.wobble_tau_s",
-                "must be 0 (off) or in [0.5, 60] s",
-            ));
-        }
-        if !(self.wobble_bias_tau_s.is_finite()
-            && (10.0..=3600.0).contains(&self.wobble_bias_tau_s))
-        {
-            return Err(ConfigError::new(
-                "orientation.wobble_bias_tau_s",
-                "must be in [10, 3600] s",
-            ));
-        }
-        if !(self.wobble_min_deg.is_finite() && (0.0..=15.0).contains(&self.wobble_min_deg)) {
-            return Err(ConfigError::new(
-                "orientation.wobble_min_deg",
-                "must be in [0, 15] deg",
-            ));
-        }
-        if !(self.heading_tau_s.is_finite() && self.heading_tau_s >= 10.0 * self.block_s) {
-            return Err(ConfigError::new(
-                "orientation.heading_tau_s",
-                "must be at least 10 blocks",
-            ));
-        }
-        if self.tilt_blocks_full == 0 {
-            return Err(ConfigError::new(
-                "orientation.tilt_blocks_full",
-                "must be at least 1",
-            ));
-        }
-        if self.moved_blocks == 0 {
-            return Err(ConfigError::new(
-                "orientation.moved_blocks",
-                "must be at least 1",
-            ));
-        }
-        if !(self.lock_confidence.is_finite()
-            && self.lock_confidence > 0.0
-            && self.lock_confidence <= 1.0)
-        {
-            return Err(ConfigError::new(
-                "orientation.lock_confidence",
-                "must be in (0, 1]",
-            ));
-        }
+        ConfigError::check(
+            self.tilt_tau_s.is_finite() && self.tilt_tau_s >= self.block_s,
+            "orientation.tilt_tau_s",
+            "must be at least block_s",
+        )?;
+        ConfigError::check(
+            self.wobble_tau_s == 0.0 || (0.5..=60.0).contains(&self.wobble_tau_s),
+            "orientation.wobble_tau_s",
+            "must be 0 (off) or in [0.5, 60] s",
+        )?;
+        ConfigError::in_range(
+            self.wobble_bias_tau_s,
+            10.0..=3600.0,
+            "orientation.wobble_bias_tau_s",
+            "must be in [10, 3600] s",
+        )?;
+        ConfigError::in_range(
+            self.wobble_min_deg,
+            0.0..=15.0,
+            "orientation.wobble_min_deg",
+            "must be in [0, 15] deg",
+        )?;
+        ConfigError::check(
+            self.heading_tau_s.is_finite() && self.heading_tau_s >= 10.0 * self.block_s,
+            "orientation.heading_tau_s",
+            "must be at least 10 blocks",
+        )?;
+        ConfigError::check(
+            self.tilt_blocks_full != 0,
+            "orientation.tilt_blocks_full",
+            "must be at least 1",
+        )?;
+        ConfigError::check(
+            self.moved_blocks != 0,
+            "orientation.moved_blocks",
+            "must be at least 1",
+        )?;
+        ConfigError::check(
+            self.lock_confidence.is_finite()
+                && self.lock_confidence > 0.0
+                && self.lock_confidence <= 1.0,
+            "orientation.lock_confidence",
+            "must be in (0, 1]",
+        )?;
         Ok(())
     }
 }

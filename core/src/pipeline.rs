@@ -123,21 +123,22 @@ impl PipelineConfig {
         self.detection.validate()?;
         self.matching.validate()?;
         self.speeding.validate()?;
-        if !(self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0) {
-            return Err(ConfigError::new("max_gap_s", "must be in [0.05, 60] s"));
-        }
-        if !(self.max_time_jump_s.is_finite() && self.max_time_jump_s > self.max_gap_s) {
-            return Err(ConfigError::new(
-                "max_time_jump_s",
-                "must be greater than max_gap_s",
-            ));
-        }
-        if !(self.initial_rate_hz.is_finite() && (1.0..=1000.0).contains(&self.initial_rate_hz)) {
-            return Err(ConfigError::new(
-                "initial_rate_hz",
-                "must be in [1, 1000] Hz",
-            ));
-        }
+        ConfigError::check(
+            self.max_gap_s.is_finite() && self.max_gap_s >= 0.05 && self.max_gap_s <= 60.0,
+            "max_gap_s",
+            "must be in [0.05, 60] s",
+        )?;
+        ConfigError::check(
+            self.max_time_jump_s.is_finite() && self.max_time_jump_s > self.max_gap_s,
+            "max_time_jump_s",
+            "must be greater than max_gap_s",
+        )?;
+        ConfigError::in_range(
+            self.initial_rate_hz,
+            1.0..=1000.0,
+            "initial_rate_hz",
+            "must be in [1, 1000] Hz",
+        )?;
         Ok(())
     }
 }

@@ -84,12 +84,11 @@ impl SpeedingConfig {
         ConfigError::positive(self.max_accuracy_m, "speeding.max_accuracy_m")?;
         nonneg(self.min_speed_mps, "speeding.min_speed_mps")?;
         ConfigError::positive(self.max_speed_mps, "speeding.max_speed_mps")?;
-        if self.max_speed_mps <= self.min_speed_mps {
-            return Err(ConfigError::new(
-                "speeding.max_speed_mps",
-                "must be above speeding.min_speed_mps",
-            ));
-        }
+        ConfigError::check(
+            self.max_speed_mps > self.min_speed_mps,
+            "speeding.max_speed_mps",
+            "must be above speeding.min_speed_mps",
+        )?;
         ConfigError::positive(self.max_accel_mps2, "speeding.max_accel_mps2")
     }
 
