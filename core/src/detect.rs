@@ -951,29 +951,29 @@ impl Detector {
         }
         self.was_known = inp.orientation_known;
         let yaw_episode = self.lat.as_ref().map(|ep| ep.from_yaw);
-        if !inp.orientation_known {
+        let known = inp.orientation_known;
+        if !known && inp.tilt_known {
             // Without a heading, keep harsh horizontal accelerations for later.
-            if inp.tilt_known {
-                self.pre_lock_step(t, dt, inp, freefall_now, rot_limit);
-            }
-            if self.long.is_some() || self.long_parked.is_some() {
-                self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
-            }
-            // A corner needs no heading: the yaw rate about the known up,
-            // times the speed, is its size and side.
-            let lateral = match yaw_episode {
-                Some(false) if !self.cfg.lateral_from_yaw => Some(ay),
-                _ if inp.tilt_known || yaw_episode.is_some() => self.lateral_from_yaw(t, inp),
-                _ => None,
-            };
-            self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
-            return;
+            self.pre_lock_step(t, dt, inp, freefall_now, rot_limit);
         }
-        self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
-        let lateral = if self.cfg.lateral_from_yaw || yaw_episode == Some(true) {
+        // (One call site each for the two steps: they stay inlined.)
+        if known || self.long.is_some() || self.long_parked.is_some() {
+            self.longitudinal_step(t, dt, ax, inp, freefall_now, rot_limit);
+        }
+        // An episode keeps its signal to its end. Without a heading a corner
+        // needs none: the yaw rate about the known up, times the speed, is
+        // its size and side.
+        let from_yaw = match yaw_episode {
+            Some(from_yaw) => from_yaw || self.cfg.lateral_from_yaw,
+            None if known => self.cfg.lateral_from_yaw,
+            None => inp.tilt_known,
+        };
+        let lateral = if from_yaw {
             self.lateral_from_yaw(t, inp)
-        } else {
+        } else if known || yaw_episode.is_some() {
             Some(ay)
+        } else {
+            None
         };
         self.lateral_step(t, dt, lateral, inp, freefall_now, rot_limit);
     }
