@@ -31,37 +31,20 @@ fn detection_config(
     overrides: Option<&serde_json::Value>,
 ) -> anyhow::Result<DetectionConfig> {
     let base = PipelineConfig::for_vehicle(vehicle).detection;
-    let Some(o) = overrides else {
-        return Ok(base);
-    };
-    let mut v = serde_json::to_value(base)?;
-    if let (Some(obj), Some(over)) = (v.as_object_mut(), o.as_object()) {
-        for (k, val) in over {
-            obj.insert(k.clone(), val.clone());
-        }
-    }
-    let cfg: DetectionConfig = serde_json::from_value(v).context("config")?;
+    let cfg = crate::overrides::apply(&base, overrides).context("config")?;
     cfg.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(cfg)
 }
 
 fn load_overrides(path: Option<&Path>) -> anyhow::Result<Option<serde_json::Value>> {
-    let Some(p) = path else {
-        return Ok(None);
-    };
-    let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", p.display()))?;
-    anyhow::ensure!(
-        v.is_object(),
-        "{}: must be a JSON object of detection settings",
-        p.display()
-    );
-    // Validate against both profiles now, so a bad file fails before any work.
-    for vehicle in [VehicleProfile::Car, VehicleProfile::Motorcycle] {
-        detection_config(vehicle, Some(&v)).with_context(|| format!("{}", p.display()))?;
+    let v = crate::overrides::load(path, "detection settings")?;
+    if let (Some(v), Some(p)) = (&v, path) {
+        // Validate against both profiles now, so a bad file fails before any work.
+        for vehicle in [VehicleProfile::Car, VehicleProfile::Motorcycle] {
+            detection_config(vehicle, Some(v)).with_context(|| format!("{}", p.display()))?;
+        }
     }
-    Ok(Some(v))
+    Ok(v)
 }
 
 #[derive(Default)]

@@ -1,12 +1,37 @@
 //! `safelane evaluate`: orientation accuracy on the simulator suite.
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use safelane_core::PipelineConfig;
+use safelane_core::{PipelineConfig, VehicleProfile};
 use safelane_fixtures::eval::{OrientationReport, evaluate_orientation, percentile};
 use safelane_fixtures::{scenario, simulate};
 use serde_json::json;
 
-pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
+/// The pipeline settings for `vehicle` with the orientation overrides of a
+/// `--config` file.
+fn pipeline_config(
+    vehicle: VehicleProfile,
+    overrides: Option<&serde_json::Value>,
+) -> anyhow::Result<PipelineConfig> {
+    let mut cfg = PipelineConfig::for_vehicle(vehicle);
+    cfg.orientation = crate::overrides::apply(&cfg.orientation, overrides).context("config")?;
+    cfg.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(cfg)
+}
+
+pub fn run(
+    seeds: u64,
+    only: &[String],
+    as_json: bool,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let overrides = crate::overrides::load(config, "orientation settings")?;
+    if let (Some(v), Some(p)) = (&overrides, config) {
+        // Both profiles now, so a bad file fails before any work.
+        for vehicle in [VehicleProfile::Car, VehicleProfile::Motorcycle] {
+            pipeline_config(vehicle, Some(v)).with_context(|| format!("{}", p.display()))?;
+        }
+    }
     let mut scenarios = scenario::all();
     if !only.is_empty() {
         for name in only {
@@ -43,7 +68,7 @@ pub fn run(seeds: u64, only: &[String], as_json: bool) -> anyhow::Result<()> {
         let mut agg = OrientationReport::default();
         let mut hours = 0.0;
         let mut lock_times = Vec::new();
-        let cfg = PipelineConfig::for_vehicle(s.vehicle);
+        let cfg = pipeline_config(s.vehicle, overrides.as_ref())?;
         let mut locked_fraction = 0.0;
         for seed in 1..=seeds {
             bar.set_message(s.name);

@@ -18,6 +18,7 @@ mod evaluate;
 mod faults;
 mod load;
 mod map;
+mod overrides;
 mod phone;
 mod serve;
 mod soak;
@@ -113,6 +114,11 @@ enum Command {
         /// Print one JSON object per scenario instead of a table.
         #[arg(long)]
         json: bool,
+        /// Orientation settings overriding the profile defaults: a JSON
+        /// object with any of the OrientationConfig fields, e.g.
+        /// {"heading_tau_s": 60}
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Replay many trips and score the detected events against truth.csv
     /// (precision, recall, F1 per kind; latency; suppressions).
@@ -341,7 +347,8 @@ fn main() -> ExitCode {
             seeds,
             scenario,
             json,
-        } => evaluate::run(seeds, &scenario, json),
+            config,
+        } => evaluate::run(seeds, &scenario, json, config.as_deref()),
         Command::Cloudpose { data } => cloudpose::run(&data),
         Command::Speeding {
             trips,

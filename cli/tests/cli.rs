@@ -142,6 +142,35 @@ fn suite_then_backtest_with_a_config_file() {
 }
 
 #[test]
+fn evaluate_with_an_orientation_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"tilt_tau_s": 5}"#).unwrap();
+    let good_s = good.to_str().unwrap();
+    let args = ["evaluate", "--seeds", "1", "--scenario", "two-brakings"];
+    let (ok, default_out, err) = safelane(&args);
+    assert!(ok, "{err}");
+    let (ok, out, err) = safelane(&[&args[..], &["--config", good_s]].concat());
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("two-brakings") && out.contains("tilt p95"),
+        "{out}"
+    );
+    // The setting reaches the estimator: the figures move.
+    assert_ne!(out, default_out);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"heading_tau_s": 1}"#).unwrap();
+    let (ok, _, err) = safelane(&[&args[..], &["--config", bad.to_str().unwrap()]].concat());
+    assert!(!ok);
+    assert!(err.contains("orientation.heading_tau_s"), "{err}");
+    std::fs::write(&bad, r#"{"heading_tau": 60}"#).unwrap();
+    let (ok, _, err) = safelane(&[&args[..], &["--config", bad.to_str().unwrap()]].concat());
+    assert!(!ok);
+    assert!(err.contains("heading_tau"), "unknown field named: {err}");
+}
+
+#[test]
 fn map_build_then_speeding_on_a_written_drive() {
     let dir = tempfile::tempdir().unwrap();
     // Real OSM data into tiles.

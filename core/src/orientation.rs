@@ -133,6 +133,8 @@ impl Orientation {
 /// Orientation estimator configuration. Defaults are for a car; see
 /// [`OrientationConfig::motorcycle`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct OrientationConfig {
     /// Statistics block length in seconds. Default 1.0.
     pub block_s: f32,
