@@ -41,6 +41,7 @@ pub fn apply<T: Serialize + DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used, clippy::float_cmp)]
     use super::*;
     use safelane_core::OrientationConfig;
 
