@@ -161,6 +161,11 @@ pub struct OrientationConfig {
     pub heading_max_lateral_mps2: f32,
     /// Time constant of heading evidence forgetting, s. Default 120.
     pub heading_tau_s: f32,
+    /// The same while the phone swings in a hand or a pocket (the swing
+    /// tracker is applied, see [`crate::wobble`]), s. Default 240: such a
+    /// phone's speed changes carry its owner's motion, and averaging twice
+    /// as many of them is worth more than following a drift twice as fast.
+    pub heading_tau_swing_s: f32,
     /// Longitudinal windows for full axis confidence. Default 6.
     pub heading_windows_full: f32,
     /// Heading confidence at which the estimator locks. Default 0.5.
@@ -207,6 +212,7 @@ impl Default for OrientationConfig {
             heading_min_accel_mps2: 0.5,
             heading_max_lateral_mps2: 0.8,
             heading_tau_s: 120.0,
+            heading_tau_swing_s: 240.0,
             heading_windows_full: 6.0,
             lock_confidence: 0.5,
             moved_angle_deg: 15.0,
@@ -299,6 +305,11 @@ impl OrientationConfig {
         ConfigError::check(
             self.heading_tau_s.is_finite() && self.heading_tau_s >= 10.0 * self.block_s,
             "orientation.heading_tau_s",
+            "must be at least 10 blocks",
+        )?;
+        ConfigError::check(
+            self.heading_tau_swing_s.is_finite() && self.heading_tau_swing_s >= 10.0 * self.block_s,
+            "orientation.heading_tau_swing_s",
             "must be at least 10 blocks",
         )?;
         ConfigError::check(
@@ -608,6 +619,8 @@ pub struct OrientationEstimator {
     /// many of them follow each other without a break.
     gyro_yaw_recent: [f32; 3],
     gyro_yaw_len: u8,
+    /// See [`Self::set_swinging`].
+    swinging: bool,
     last_gps_accel_mps2: f32,
     drift_follow: bool,
     moves: u32,
@@ -679,6 +692,7 @@ impl OrientationEstimator {
             gps_lag_s: 0.0,
             gyro_yaw_recent: [0.0; 3],
             gyro_yaw_len: 0,
+            swinging: false,
             last_gps_accel_mps2: 0.0,
             drift_follow: false,
             moves: 0,
@@ -813,6 +827,21 @@ impl OrientationEstimator {
     pub fn set_gps_lag_s(&mut self, lag_s: f32) {
         if lag_s.is_finite() {
             self.gps_lag_s = lag_s.max(0.0);
+        }
+    }
+
+    /// Whether the phone swings in a hand or a pocket (the pipeline's swing
+    /// tracker is applied): the heading evidence is then kept longer
+    /// ([`OrientationConfig::heading_tau_swing_s`]).
+    pub fn set_swinging(&mut self, swinging: bool) {
+        self.swinging = swinging;
+    }
+
+    fn heading_tau_s(&self) -> f32 {
+        if self.swinging {
+            self.cfg.heading_tau_swing_s
+        } else {
+            self.cfg.heading_tau_s
         }
     }
 
@@ -1079,7 +1108,7 @@ impl OrientationEstimator {
             return;
         }
 
-        let decay = 1.0 - self.cfg.block_s / self.cfg.heading_tau_s;
+        let decay = 1.0 - self.cfg.block_s / self.heading_tau_s();
         self.c_gyro = scale(self.c_gyro, decay);
         self.n_turn *= decay;
         self.e_go = scale(self.e_go, decay);
@@ -1355,7 +1384,7 @@ impl OrientationEstimator {
             }
             None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };
-        let decay = 1.0 - dt / self.cfg.heading_tau_s;
+        let decay = 1.0 - dt / self.heading_tau_s();
         self.m_long.scale(decay);
         self.n_long *= decay;
         self.c_gps = scale(self.c_gps, decay);
@@ -1981,6 +2010,13 @@ mod tests {
                     ..d
                 },
                 "orientation.wobble_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    heading_tau_swing_s: f32::INFINITY,
+                    ..d
+                },
+                "orientation.heading_tau_swing_s",
             ),
             (
                 OrientationConfig {

@@ -387,6 +387,7 @@ impl Pipeline {
     #[inline(never)]
     fn refresh_rotation(&mut self) {
         self.wobble_applied = self.tilt_known() && self.wobble.swings_beyond(self.wobble_min_rad);
+        self.orientation.set_swinging(self.wobble_applied);
         let r = self.orientation.rotation();
         self.rotation = if self.wobble_applied {
             let m = mat_mul(&self.wobble.rotation(), r);
