@@ -166,6 +166,12 @@ pub struct OrientationConfig {
     /// phone's speed changes carry its owner's motion, and averaging twice
     /// as many of them is worth more than following a drift twice as fast.
     pub heading_tau_swing_s: f32,
+    /// A second, short heading memory, s, followed while recent speed
+    /// changes fit its heading better than the long one's and the phone
+    /// does not swing: a phone loose in a cup holder turns by 10-25 deg
+    /// over minutes. 0 turns it off. Default 40 (car), 0 (motorcycle: no
+    /// cup holder, and a pocketed rider's speed changes are noisy).
+    pub heading_tau_fast_s: f32,
     /// Longitudinal windows for full axis confidence. Default 6.
     pub heading_windows_full: f32,
     /// Heading confidence at which the estimator locks. Default 0.5.
@@ -213,6 +219,7 @@ impl Default for OrientationConfig {
             heading_max_lateral_mps2: 0.8,
             heading_tau_s: 120.0,
             heading_tau_swing_s: 240.0,
+            heading_tau_fast_s: 40.0,
             heading_windows_full: 6.0,
             lock_confidence: 0.5,
             moved_angle_deg: 15.0,
@@ -234,6 +241,7 @@ impl OrientationConfig {
             quiet_max_std_mps2: 3.0,
             moved_gyro_deg: 120.0,
             wobble_tau_s: 0.0,
+            heading_tau_fast_s: 0.0,
             ..Self::default()
         }
     }
@@ -311,6 +319,13 @@ impl OrientationConfig {
             self.heading_tau_swing_s.is_finite() && self.heading_tau_swing_s >= 10.0 * self.block_s,
             "orientation.heading_tau_swing_s",
             "must be at least 10 blocks",
+        )?;
+        ConfigError::check(
+            self.heading_tau_fast_s == 0.0
+                || (self.heading_tau_fast_s >= 10.0 * self.block_s
+                    && self.heading_tau_fast_s < self.heading_tau_s),
+            "orientation.heading_tau_fast_s",
+            "must be 0 (off) or at least 10 blocks and under heading_tau_s",
         )?;
         ConfigError::check(
             self.tilt_blocks_full != 0,
@@ -533,6 +548,81 @@ const PITCH_MAX_TAN: f32 = 0.15;
 /// bias), tan of 1.5 deg.
 const PITCH_PRIOR_TAN: f32 = 0.026;
 
+/// Speed changes over which each memory's misfit is weighed.
+const MISFIT_WINDOWS: f32 = 20.0;
+/// The short memory is followed while its misfit is under this share of
+/// the long one's.
+const FAST_MISFIT_RATIO: f32 = 0.95;
+
+/// Heading evidence over one memory: the second moments of the horizontal
+/// specific force of straight speed changes (their principal axis is the
+/// forward axis up to its sign), its covariance with the GPS acceleration
+/// (the sign), and the counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct HeadingEvidence {
+    m: Sym3,
+    n: f32,
+    c_gps: Vec3,
+    sum_a2: f32,
+    n_gps: f32,
+}
+
+impl HeadingEvidence {
+    fn decay(&mut self, k: f32) {
+        self.m.scale(k);
+        self.n *= k;
+        self.c_gps = scale(self.c_gps, k);
+        self.sum_a2 *= k;
+        self.n_gps *= k;
+    }
+
+    fn add_gps(&mut self, h: Vec3, accel_mps2: f32) {
+        self.m.add_outer(h, 1.0);
+        self.n += 1.0;
+        self.c_gps = add(self.c_gps, scale(h, accel_mps2));
+        self.sum_a2 += accel_mps2 * accel_mps2;
+        self.n_gps += 1.0;
+    }
+
+    /// The principal axis in the plane across `u`, and its quality (how
+    /// elongated the spread is, and how many windows made it).
+    fn axis(&self, u: Vec3, windows_full: f32) -> (Vec3, f32) {
+        let e1 = any_perpendicular(u);
+        let e2 = cross(u, e1);
+        let (angle, l1, l2) = math::principal_axis_2x2(
+            self.m.form(e1, e1),
+            self.m.form(e1, e2),
+            self.m.form(e2, e2),
+        );
+        let axis = add(scale(e1, libm::cosf(angle)), scale(e2, libm::sinf(angle)));
+        let ratio = l1 / l2.max(1e-6);
+        let q = ((ratio - 2.0) / 6.0).clamp(0.0, 1.0) * (self.n / windows_full).clamp(0.0, 1.0);
+        (axis, q)
+    }
+
+    /// The axis signed by its correlation with the GPS acceleration, and
+    /// that heading's confidence; `None` before two GPS windows.
+    fn gps_direction(&self, axis: Vec3, axis_q: f32) -> Option<(Vec3, f32)> {
+        if self.n_gps < 2.0 {
+            return None;
+        }
+        let s = dot(axis, self.c_gps);
+        let var_h = self.m.form(axis, axis);
+        let corr = s.abs() / libm::sqrtf((var_h * self.sum_a2).max(1e-9));
+        let q = axis_q * ((corr - 0.3) / 0.4).clamp(0.0, 1.0);
+        let dir = if s >= 0.0 { axis } else { scale(axis, -1.0) };
+        Some((dir, q))
+    }
+
+    /// The GPS-signed heading when it has any confidence.
+    fn gps_heading(&self, u: Vec3, windows_full: f32) -> Option<Vec3> {
+        let (axis, axis_q) = self.axis(u, windows_full);
+        self.gps_direction(axis, axis_q)
+            .filter(|(_, q)| *q > 0.0)
+            .map(|(d, _)| d)
+    }
+}
+
 /// The orientation estimator. Fixed size, no allocation.
 #[derive(Clone, Copy, Debug)]
 pub struct OrientationEstimator {
@@ -551,10 +641,15 @@ pub struct OrientationEstimator {
     /// before a fix are released together when it arrives, which can close
     /// two blocks before the fix that covers both is taken.
     pending_quiet: [Option<(Vec3, f64)>; 2],
-    // Heading evidence (phone axes), forgotten exponentially.
-    m_long: Sym3,
-    n_long: f32,
-    c_gps: Vec3,
+    // Heading evidence (phone axes), forgotten exponentially: over the
+    // heading memory, and over the short memory a drifting phone needs.
+    long: HeadingEvidence,
+    long_fast: HeadingEvidence,
+    /// How far recent speed changes fell from each memory's heading: the
+    /// exponentially weighted sum of their squared angles, rad^2, and the
+    /// memory the solution follows (`true`: the short one).
+    misfit: [f32; 2],
+    fast: bool,
     /// Like `c_gps`, but of the whole change of specific force, its
     /// vertical part kept: the vehicle's forward axis in three dimensions,
     /// whose rise above the plane of `up` is the pitch error of `up`.
@@ -571,8 +666,6 @@ pub struct OrientationEstimator {
     /// their count.
     m_pitch: Sym3,
     n_pitch: f32,
-    sum_a2: f32,
-    n_gps_long: f32,
     c_gyro: Vec3,
     n_turn: f32,
     // Standstill evidence.
@@ -650,17 +743,16 @@ impl OrientationEstimator {
             quiet_blocks: 0,
             init_candidate: None,
             pending_quiet: [None; 2],
-            m_long: Sym3::default(),
-            n_long: 0.0,
-            c_gps: [0.0; 3],
+            long: HeadingEvidence::default(),
+            long_fast: HeadingEvidence::default(),
+            misfit: [0.0; 2],
+            fast: false,
             c_gps3: [0.0; 3],
             sum_v2: 0.0,
             sum_a2_p: 0.0,
             n_p: 0.0,
             m_pitch: Sym3::default(),
             n_pitch: 0.0,
-            sum_a2: 0.0,
-            n_gps_long: 0.0,
             c_gyro: [0.0; 3],
             n_turn: 0.0,
             ring: [[0.0; 3]; STOP_RING],
@@ -835,6 +927,16 @@ impl OrientationEstimator {
     /// ([`OrientationConfig::heading_tau_swing_s`]).
     pub fn set_swinging(&mut self, swinging: bool) {
         self.swinging = swinging;
+    }
+
+    /// The short heading memory's decay over `dt_s` (none at all when it
+    /// is off: it is then never followed).
+    fn fast_decay(&self, dt_s: f32) -> f32 {
+        if self.cfg.heading_tau_fast_s > 0.0 {
+            1.0 - dt_s / self.cfg.heading_tau_fast_s
+        } else {
+            0.0
+        }
     }
 
     fn heading_tau_s(&self) -> f32 {
@@ -1116,8 +1218,11 @@ impl OrientationEstimator {
         self.n_go *= decay;
         self.n_stop *= decay;
         if !gps_recent {
-            self.m_long.scale(decay);
-            self.n_long *= decay;
+            let decay_fast = self.fast_decay(self.cfg.block_s);
+            self.long.m.scale(decay);
+            self.long.n *= decay;
+            self.long_fast.m.scale(decay_fast);
+            self.long_fast.n *= decay_fast;
         }
 
         let d = sub(mean_f, scale(self.up, self.g_mag));
@@ -1140,8 +1245,10 @@ impl OrientationEstimator {
             self.n_pitch *= decay_p;
         }
         if !gps_recent && h_mag > 0.6 && yaw_rate.is_none_or(|r| r.abs() < 0.04) {
-            self.m_long.add_outer(h, 1.0);
-            self.n_long += 1.0;
+            for ev in [&mut self.long, &mut self.long_fast] {
+                ev.m.add_outer(h, 1.0);
+                ev.n += 1.0;
+            }
             self.m_pitch.add_outer(d, 1.0);
             self.n_pitch += 1.0;
         }
@@ -1384,17 +1491,13 @@ impl OrientationEstimator {
             }
             None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };
-        let decay = 1.0 - dt / self.heading_tau_s();
-        self.m_long.scale(decay);
-        self.n_long *= decay;
-        self.c_gps = scale(self.c_gps, decay);
+        self.long.decay(1.0 - dt / self.heading_tau_s());
+        self.long_fast.decay(self.fast_decay(dt));
         let decay_p = 1.0 - dt / PITCH_TAU_S;
         self.c_gps3 = scale(self.c_gps3, decay_p);
         self.sum_v2 *= decay_p;
         self.sum_a2_p *= decay_p;
         self.n_p *= decay_p;
-        self.sum_a2 *= decay;
-        self.n_gps_long *= decay;
         // Below walking-plus-margin speeds the phone may be on foot with its
         // owner: speed changes then are steps, not the vehicle.
         if accel.abs() >= self.cfg.heading_min_accel_mps2
@@ -1403,16 +1506,37 @@ impl OrientationEstimator {
         {
             let d = sub(interval.mean_f(), scale(self.up, self.g_mag));
             let h = reject(d, self.up);
-            self.m_long.add_outer(h, 1.0);
-            self.n_long += 1.0;
-            self.c_gps = add(self.c_gps, scale(h, accel));
+            // Each memory's heading against this speed change, before it
+            // counts: the one that fits recent changes better is followed
+            // (the short one only when clearly better: a phone drifting in
+            // a cup holder; a mounted phone's heading keeps the long one).
+            let dir = if accel >= 0.0 { h } else { scale(h, -1.0) };
+            let keep = 1.0 - 1.0 / MISFIT_WINDOWS;
+            let memories = if self.cfg.heading_tau_fast_s > 0.0 {
+                2
+            } else {
+                0
+            };
+            for (i, ev) in [&self.long, &self.long_fast]
+                .into_iter()
+                .enumerate()
+                .take(memories)
+            {
+                if let Some(f) = ev.gps_heading(self.up, self.cfg.heading_windows_full) {
+                    let a = libm::atan2f(dot(cross(f, dir), self.up), dot(f, dir)).clamp(-1.0, 1.0);
+                    self.misfit[i] = keep * self.misfit[i] + a * a;
+                }
+            }
+            self.fast = memories == 2
+                && !self.swinging
+                && self.misfit[1] < FAST_MISFIT_RATIO * self.misfit[0];
+            self.long.add_gps(h, accel);
+            self.long_fast.add_gps(h, accel);
             self.c_gps3 = add(self.c_gps3, scale(d, accel));
             let v = dot(d, self.up);
             self.sum_v2 += v * v;
             self.sum_a2_p += accel * accel;
             self.n_p += 1.0;
-            self.sum_a2 += accel * accel;
-            self.n_gps_long += 1.0;
         }
     }
 
@@ -1420,25 +1544,12 @@ impl OrientationEstimator {
     fn solve(&mut self) {
         let u = self.up;
         let e1 = any_perpendicular(u);
-        let e2 = cross(u, e1);
-        let (angle, l1, l2) = math::principal_axis_2x2(
-            self.m_long.form(e1, e1),
-            self.m_long.form(e1, e2),
-            self.m_long.form(e2, e2),
-        );
-        let axis = add(scale(e1, libm::cosf(angle)), scale(e2, libm::sinf(angle)));
-        let ratio = l1 / l2.max(1e-6);
-        let axis_q = ((ratio - 2.0) / 6.0).clamp(0.0, 1.0)
-            * (self.n_long / self.cfg.heading_windows_full).clamp(0.0, 1.0);
+        let ev = if self.fast { self.long_fast } else { self.long };
+        let (axis, axis_q) = ev.axis(u, self.cfg.heading_windows_full);
 
         let mut best: Option<(Vec3, f32, HeadingSource)> = None;
         // 1. GPS: correlation of the axis projection with the GPS acceleration.
-        if self.n_gps_long >= 2.0 {
-            let s = dot(axis, self.c_gps);
-            let var_h = self.m_long.form(axis, axis);
-            let corr = s.abs() / libm::sqrtf((var_h * self.sum_a2).max(1e-9));
-            let q = axis_q * ((corr - 0.3) / 0.4).clamp(0.0, 1.0);
-            let dir = if s >= 0.0 { axis } else { scale(axis, -1.0) };
+        if let Some((dir, q)) = ev.gps_direction(axis, axis_q) {
             best = Some((dir, q, HeadingSource::Gps));
         }
         // 2. Gyroscope: left axis from turns; forward = left x up.
@@ -1455,7 +1566,7 @@ impl OrientationEstimator {
                     scale(axis, -1.0)
                 };
                 (d, axis_q.max(turns_q) * turns_q)
-            } else if self.n_gps_long >= 2.0 {
+            } else if ev.n_gps >= 2.0 {
                 // With GPS evidence the axis comes from it; the left axis
                 // fitted from turns alone is biased by braking in turns.
                 (x_g, 0.0)
@@ -2010,6 +2121,13 @@ mod tests {
                     ..d
                 },
                 "orientation.wobble_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    heading_tau_fast_s: 200.0,
+                    ..d
+                },
+                "orientation.heading_tau_fast_s",
             ),
             (
                 OrientationConfig {
