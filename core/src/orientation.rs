@@ -153,6 +153,11 @@ pub struct OrientationConfig {
     pub quiet_max_gps_lateral_mps2: f32,
     /// Time constant of the tilt average over quiet blocks, s. Default 20.
     pub tilt_tau_s: f32,
+    /// A second, short tilt memory, s, followed while recent quiet blocks
+    /// fit it better than the long one and the phone does not swing (a
+    /// phone in a cup holder drifts by 3-8 deg in roll and pitch over
+    /// minutes). 0 turns it off. Default 10 (car), 0 (motorcycle).
+    pub tilt_tau_fast_s: f32,
     /// Quiet blocks needed for full tilt confidence. Default 5.
     pub tilt_blocks_full: u16,
     /// Smallest GPS acceleration of a longitudinal window, m/s^2. Default 0.5.
@@ -214,6 +219,7 @@ impl Default for OrientationConfig {
             quiet_max_gps_accel_mps2: 0.4,
             quiet_max_gps_lateral_mps2: 0.6,
             tilt_tau_s: 20.0,
+            tilt_tau_fast_s: 10.0,
             tilt_blocks_full: 5,
             heading_min_accel_mps2: 0.5,
             heading_max_lateral_mps2: 0.8,
@@ -242,6 +248,7 @@ impl OrientationConfig {
             moved_gyro_deg: 120.0,
             wobble_tau_s: 0.0,
             heading_tau_fast_s: 0.0,
+            tilt_tau_fast_s: 0.0,
             ..Self::default()
         }
     }
@@ -292,6 +299,12 @@ impl OrientationConfig {
             self.tilt_tau_s.is_finite() && self.tilt_tau_s >= self.block_s,
             "orientation.tilt_tau_s",
             "must be at least block_s",
+        )?;
+        ConfigError::check(
+            self.tilt_tau_fast_s == 0.0
+                || (self.tilt_tau_fast_s >= self.block_s && self.tilt_tau_fast_s < self.tilt_tau_s),
+            "orientation.tilt_tau_fast_s",
+            "must be 0 (off) or at least block_s and under tilt_tau_s",
         )?;
         ConfigError::check(
             self.wobble_tau_s == 0.0 || (0.5..=60.0).contains(&self.wobble_tau_s),
@@ -553,6 +566,7 @@ const MISFIT_WINDOWS: f32 = 20.0;
 /// The short memory is followed while its misfit is under this share of
 /// the long one's.
 const FAST_MISFIT_RATIO: f32 = 0.95;
+const TILT_FAST_RATIO: f32 = 0.7;
 
 /// Heading evidence over one memory: the second moments of the horizontal
 /// specific force of straight speed changes (their principal axis is the
@@ -630,6 +644,12 @@ pub struct OrientationEstimator {
     state: OrientationState,
     // Tilt.
     up: Vec3,
+    /// Gravity's direction over the tilt's memory and over the short one,
+    /// and how far recent quiet blocks fell from each (squared angles,
+    /// rad^2, exponentially weighted); `up` is one of the two.
+    up_long: Vec3,
+    up_fast: Vec3,
+    tilt_misfit: [f32; 2],
     g_mag: f32,
     /// `[0, 0, g_mag, 0]`: gravity in vehicle axes, as lanes for the
     /// per-sample subtraction.
@@ -738,6 +758,9 @@ impl OrientationEstimator {
             cfg,
             state: OrientationState::Unknown,
             up: [0.0, 0.0, 1.0],
+            up_long: [0.0, 0.0, 1.0],
+            up_fast: [0.0, 0.0, 1.0],
+            tilt_misfit: [0.0; 2],
             g_mag: crate::STANDARD_GRAVITY_MPS2,
             gravity_lanes: f32x4::new([0.0, 0.0, crate::STANDARD_GRAVITY_MPS2, 0.0]),
             quiet_blocks: 0,
@@ -1325,12 +1348,40 @@ impl OrientationEstimator {
         let mag = norm(mean_f);
         if self.quiet_blocks == 0 {
             self.up = dir;
+            self.up_long = dir;
+            self.up_fast = dir;
             self.g_mag = mag;
             self.frame_jumps += 1;
         } else {
-            let alpha = (self.cfg.block_s / self.cfg.tilt_tau_s)
-                .max(1.0 / (self.quiet_blocks as f32 + 1.0));
-            self.up = normalize(add(scale(self.up, 1.0 - alpha), scale(dir, alpha))).unwrap_or(dir);
+            // Two memories, as for the heading: the one that fits the
+            // recent quiet blocks better is followed (the short one only
+            // when it does clearly, and not while the phone swings).
+            let first = 1.0 / (self.quiet_blocks as f32 + 1.0);
+            let alpha = (self.cfg.block_s / self.cfg.tilt_tau_s).max(first);
+            let follow =
+                |u: Vec3, a: f32| normalize(add(scale(u, 1.0 - a), scale(dir, a))).unwrap_or(dir);
+            if self.cfg.tilt_tau_fast_s > 0.0 {
+                let keep = 1.0 - 1.0 / MISFIT_WINDOWS;
+                for (m, u) in self
+                    .tilt_misfit
+                    .iter_mut()
+                    .zip([self.up_long, self.up_fast])
+                {
+                    let a = angle_between(dir, u);
+                    *m = keep * *m + a * a;
+                }
+                let alpha_fast = (self.cfg.block_s / self.cfg.tilt_tau_fast_s).max(first);
+                self.up_fast = follow(self.up_fast, alpha_fast);
+            }
+            self.up_long = follow(self.up_long, alpha);
+            // Without GPS a drift cannot be told from a move or a
+            // steady acceleration: the long memory only.
+            let fast = self.cfg.tilt_tau_fast_s > 0.0
+                && !self.swinging
+                && self.last_gps_t_s.is_some()
+                && self.quiet_blocks as f32 >= MISFIT_WINDOWS
+                && self.tilt_misfit[1] < TILT_FAST_RATIO * self.tilt_misfit[0];
+            self.up = if fast { self.up_fast } else { self.up_long };
             self.g_mag += alpha * (mag - self.g_mag);
         }
         self.gravity_lanes = f32x4::new([0.0, 0.0, self.g_mag, 0.0]);
@@ -2121,6 +2172,13 @@ mod tests {
                     ..d
                 },
                 "orientation.wobble_tau_s",
+            ),
+            (
+                OrientationConfig {
+                    tilt_tau_fast_s: 20.0,
+                    ..d
+                },
+                "orientation.tilt_tau_fast_s",
             ),
             (
                 OrientationConfig {
