@@ -145,7 +145,7 @@ fn suite_then_backtest_with_a_config_file() {
 fn evaluate_with_an_orientation_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.json");
-    std::fs::write(&good, r#"{"tilt_tau_s": 5}"#).unwrap();
+    std::fs::write(&good, r#"{"tilt_tau_s": 40}"#).unwrap();
     let good_s = good.to_str().unwrap();
     let args = ["evaluate", "--seeds", "1", "--scenario", "two-brakings"];
     let (ok, default_out, err) = safelane(&args);
