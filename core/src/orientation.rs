@@ -171,8 +171,9 @@ pub struct OrientationConfig {
     /// prompt (measured lag under 0.5 s), s. Default 240: such a phone's
     /// speed changes carry its owner's motion, and averaging twice as many
     /// of them is worth more than following a drift twice as fast. (With
-    /// every GPS 1.2 s late it cost brakings on swinging phones; not
-    /// traced.)
+    /// every GPS 1.2 s late it cost brakings on swinging phones: a locked
+    /// heading was replaced by one of 0.25 confidence, under the
+    /// detector's 0.3 minimum; docs/results.md.)
     pub heading_tau_swing_s: f32,
     /// A second, short heading memory, s, followed while recent speed
     /// changes fit its heading better than the long one's and the phone
