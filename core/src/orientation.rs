@@ -562,12 +562,9 @@ const PITCH_MAX_TAN: f32 = 0.15;
 const PITCH_PRIOR_TAN: f32 = 0.026;
 
 /// A locked solution is replaced only by one at least this share of the
-/// lock confidence: 0.3 by default, the detector's own minimum
-/// (`DetectionConfig::min_orientation_confidence`). At half (0.25) a
-/// locked heading was replaced by solutions the detector then refused, and
-/// harsh events went as `orientation_unknown` (neither GPS nor gyroscope:
-/// braking F1 0.741, with this 0.938).
-const LOCKED_REPLACE_SHARE: f32 = 0.6;
+/// lock confidence, and at least as confident as its user asks (see
+/// [`OrientationEstimator::set_min_replace_confidence`]).
+const LOCKED_REPLACE_SHARE: f32 = 0.5;
 /// Speed changes over which each memory's misfit is weighed.
 const MISFIT_WINDOWS: f32 = 20.0;
 /// The short memory is followed while its misfit is under this share of
@@ -741,6 +738,8 @@ pub struct OrientationEstimator {
     gyro_yaw_len: u8,
     /// See [`Self::set_swinging`].
     swinging: bool,
+    /// See [`Self::set_min_replace_confidence`].
+    min_replace_confidence: f32,
     last_gps_accel_mps2: f32,
     drift_follow: bool,
     moves: u32,
@@ -815,6 +814,7 @@ impl OrientationEstimator {
             gyro_yaw_recent: [0.0; 3],
             gyro_yaw_len: 0,
             swinging: false,
+            min_replace_confidence: 0.0,
             last_gps_accel_mps2: 0.0,
             drift_follow: false,
             moves: 0,
@@ -934,11 +934,13 @@ impl OrientationEstimator {
         let gps = (self.gps, self.gps_len, self.last_gps_t_s);
         let queue = (self.queue, self.block_acc);
         let timing = (self.released_t_s, self.wait, self.gps_lag_s);
+        let min_replace = self.min_replace_confidence;
         *self = Self::new(cfg);
         (self.moves, self.moves_by, self.frame_jumps) = moves;
         (self.gps, self.gps_len, self.last_gps_t_s) = gps;
         (self.queue, self.block_acc) = queue;
         (self.released_t_s, self.wait, self.gps_lag_s) = timing;
+        self.min_replace_confidence = min_replace;
     }
 
     /// How late the GPS course is behind its fixes' times, s (measured by
@@ -949,6 +951,19 @@ impl OrientationEstimator {
     pub fn set_gps_lag_s(&mut self, lag_s: f32) {
         if lag_s.is_finite() {
             self.gps_lag_s = lag_s.max(0.0);
+        }
+    }
+
+    /// The least confidence its user acts on (the detector's
+    /// [`crate::DetectionConfig::min_orientation_confidence`]): a locked
+    /// solution is replaced only by one at least that confident. Replaced
+    /// by any of half the lock confidence (0.25), a locked heading gave way
+    /// to solutions the detector then refused, and harsh events went as
+    /// `orientation_unknown` (neither GPS nor gyroscope: braking F1 0.741;
+    /// 0.938 with the detector's 0.3).
+    pub fn set_min_replace_confidence(&mut self, confidence: f32) {
+        if confidence.is_finite() {
+            self.min_replace_confidence = confidence.clamp(0.0, 1.0);
         }
     }
 
@@ -1658,7 +1673,9 @@ impl OrientationEstimator {
         let locked = self.state == OrientationState::Locked;
         if let Some((dir, q, source)) = best {
             // A locked solution is only replaced by a reasonably confident one.
-            if !locked || q >= LOCKED_REPLACE_SHARE * self.cfg.lock_confidence {
+            let replace_q =
+                (LOCKED_REPLACE_SHARE * self.cfg.lock_confidence).max(self.min_replace_confidence);
+            if !locked || q >= replace_q {
                 self.forward = normalize(reject(dir, u));
                 self.heading_conf = q;
                 self.heading_source = source;

@@ -232,7 +232,11 @@ impl Pipeline {
             bucket: BlockStats::default(),
             bucket_start_t_s: 0.0,
             block_start_t_s: 0.0,
-            orientation: OrientationEstimator::new(cfg.orientation),
+            orientation: {
+                let mut o = OrientationEstimator::new(cfg.orientation);
+                o.set_min_replace_confidence(cfg.detection.min_orientation_confidence);
+                o
+            },
             filter_frame: 0,
             filter: AdaptiveFilter::new(cfg.filter, cfg.initial_rate_hz),
             detector: Detector::new(cfg.detection),
