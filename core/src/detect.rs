@@ -1966,56 +1966,37 @@ mod tests {
     #[test]
     fn an_acceleration_a_grade_hides_counts_when_the_gps_shows_it_twice() {
         // Downhill, the accelerometer reads 2.6 m/s^2 (0.7 less than the
-        // vehicle's 3.3) for 2.5 s, under the 2.9 threshold; the GPS speed
-        // rises 3.3 m/s every second.
-        let up = |t: f64| (10.0..12.5).contains(&t);
-        let v = |t: f64| Some((5.0 + 3.3 * (t - 10.0).clamp(0.0, 2.5)) as f32);
-        let mut d = Drive::new(DetectionConfig::car());
-        d.run(
-            20.0,
-            true,
-            move |t| if up(t) { 2.6 } else { 0.0 },
-            zero,
-            zero,
-            v,
-            g,
-        );
-        assert_eq!(d.events.len(), 1, "{:?}", d.events);
-        assert_eq!(d.events[0].kind, EventKind::HarshAcceleration);
-        assert!(d.events[0].peak_mps2 >= 2.9, "{:?}", d.events[0]);
+        // vehicle's 3.3) for 2.5 s, under the 2.9 threshold.
+        let events = |v: &dyn Fn(f64) -> f32| {
+            let mut d = Drive::new(DetectionConfig::car());
+            let up = |t: f64| (10.0..12.5).contains(&t);
+            d.run(
+                20.0,
+                true,
+                move |t| if up(t) { 2.6 } else { 0.0 },
+                zero,
+                zero,
+                |t| Some(v(t)),
+                g,
+            );
+            d.events
+        };
+        // The GPS speed rises 3.3 m/s every second: harsh.
+        let e = events(&|t| (5.0 + 3.3 * (t - 10.0).clamp(0.0, 2.5)) as f32);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].kind, EventKind::HarshAcceleration);
+        assert!(e[0].peak_mps2 >= 2.9, "{:?}", e[0]);
         // One second's leap is not enough (a real phone's GPS speed leapt
         // 4.4 m/s as a pull-away from a standstill began).
-        let v = |t: f64| {
-            Some(match t {
-                t if t < 11.0 => 5.0,
-                t if t < 12.0 => 9.4,
-                _ => 10.9,
-            })
-        };
-        let mut d = Drive::new(DetectionConfig::car());
-        d.run(
-            20.0,
-            true,
-            move |t| if up(t) { 2.6 } else { 0.0 },
-            zero,
-            zero,
-            v,
-            g,
-        );
-        assert!(d.events.is_empty(), "{:?}", d.events);
+        let e = events(&|t| match t {
+            t if t < 11.0 => 5.0,
+            t if t < 12.0 => 9.4,
+            _ => 10.9,
+        });
+        assert!(e.is_empty(), "{e:?}");
         // Nor is the accelerometer's 2.6 with a GPS that shows 2.6.
-        let v = |t: f64| Some((5.0 + 2.6 * (t - 10.0).clamp(0.0, 2.5)) as f32);
-        let mut d = Drive::new(DetectionConfig::car());
-        d.run(
-            20.0,
-            true,
-            move |t| if up(t) { 2.6 } else { 0.0 },
-            zero,
-            zero,
-            v,
-            g,
-        );
-        assert!(d.events.is_empty(), "{:?}", d.events);
+        let e = events(&|t| (5.0 + 2.6 * (t - 10.0).clamp(0.0, 2.5)) as f32);
+        assert!(e.is_empty(), "{e:?}");
     }
 
     #[test]
