@@ -714,15 +714,7 @@ impl Detector {
         let pts = &self.gps[..self.gps_len];
         pts.windows(2)
             .filter(|w| w[0].t_s >= t0 && w[1].t_s <= t1)
-            .filter_map(|w| {
-                let dt = (w[1].t_s - w[0].t_s) as f32;
-                match (w[0].speed_mps, w[1].speed_mps) {
-                    (Some(v0), Some(v1)) if (0.5..=1.5).contains(&dt) => {
-                        Some(sign * (v1 - v0) / dt)
-                    }
-                    _ => None,
-                }
-            })
+            .filter_map(|w| interval_accel(&w[0], &w[1], sign))
             .reduce(f32::max)
     }
 
@@ -730,16 +722,11 @@ impl Detector {
     /// within `[t0, t1]` both reach (the smaller of the two), m/s^2.
     fn gps_sustained_accel(&self, t0: f64, t1: f64, sign: f32) -> Option<f32> {
         let pts = &self.gps[..self.gps_len];
-        let rate = |a: &GpsPoint, b: &GpsPoint| {
-            let dt = (b.t_s - a.t_s) as f32;
-            match (a.speed_mps, b.speed_mps) {
-                (Some(v0), Some(v1)) if (0.5..=1.5).contains(&dt) => Some(sign * (v1 - v0) / dt),
-                _ => None,
-            }
-        };
         pts.windows(3)
             .filter(|w| w[0].t_s >= t0 && w[2].t_s <= t1)
-            .filter_map(|w| Some(rate(&w[0], &w[1])?.min(rate(&w[1], &w[2])?)))
+            .filter_map(|w| {
+                Some(interval_accel(&w[0], &w[1], sign)?.min(interval_accel(&w[1], &w[2], sign)?))
+            })
             .reduce(f32::max)
     }
 
@@ -1707,6 +1694,16 @@ impl Detector {
                 self.cfg.lane_change_mps2,
             );
         }
+    }
+}
+
+/// The `sign`-ed acceleration between two fixes about a second apart
+/// (0.5-1.5 s), m/s^2; `None` without both speeds.
+fn interval_accel(a: &GpsPoint, b: &GpsPoint, sign: f32) -> Option<f32> {
+    let dt = (b.t_s - a.t_s) as f32;
+    match (a.speed_mps, b.speed_mps) {
+        (Some(v0), Some(v1)) if (0.5..=1.5).contains(&dt) => Some(sign * (v1 - v0) / dt),
+        _ => None,
     }
 }
 

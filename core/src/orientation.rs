@@ -565,12 +565,32 @@ const PITCH_PRIOR_TAN: f32 = 0.026;
 /// lock confidence, and at least as confident as its user asks (see
 /// [`OrientationEstimator::set_min_replace_confidence`]).
 const LOCKED_REPLACE_SHARE: f32 = 0.5;
-/// Speed changes over which each memory's misfit is weighed.
+/// Speed changes (or quiet blocks) over which each memory's misfit is
+/// weighed.
 const MISFIT_WINDOWS: f32 = 20.0;
-/// The short memory is followed while its misfit is under this share of
-/// the long one's.
+/// The short heading memory is followed while its misfit is under this
+/// share of the long one's.
 const FAST_MISFIT_RATIO: f32 = 0.95;
+/// The same for the short tilt memory.
 const TILT_FAST_RATIO: f32 = 0.7;
+
+/// How far recent evidence fell from a long memory's estimate (`0`) and a
+/// short one's (`1`): exponentially weighted sums of squared angles, rad^2,
+/// over about [`MISFIT_WINDOWS`] pieces of evidence.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Misfit([f32; 2]);
+
+impl Misfit {
+    fn add(&mut self, memory: usize, angle_rad: f32) {
+        let keep = 1.0 - 1.0 / MISFIT_WINDOWS;
+        self.0[memory] = keep * self.0[memory] + angle_rad * angle_rad;
+    }
+
+    /// Whether the short memory fits better than `ratio` times the long.
+    fn short_fits(&self, ratio: f32) -> bool {
+        self.0[1] < ratio * self.0[0]
+    }
+}
 
 /// Heading evidence over one memory: the second moments of the horizontal
 /// specific force of straight speed changes (their principal axis is the
@@ -594,9 +614,20 @@ impl HeadingEvidence {
         self.n_gps *= k;
     }
 
-    fn add_gps(&mut self, h: Vec3, accel_mps2: f32) {
+    /// Forgets the block evidence alone (no GPS to sign it).
+    fn decay_blocks(&mut self, k: f32) {
+        self.m.scale(k);
+        self.n *= k;
+    }
+
+    /// A longitudinal block without GPS: its axis only.
+    fn add_block(&mut self, h: Vec3) {
         self.m.add_outer(h, 1.0);
         self.n += 1.0;
+    }
+
+    fn add_gps(&mut self, h: Vec3, accel_mps2: f32) {
+        self.add_block(h);
         self.c_gps = add(self.c_gps, scale(h, accel_mps2));
         self.sum_a2 += accel_mps2 * accel_mps2;
         self.n_gps += 1.0;
@@ -653,7 +684,7 @@ pub struct OrientationEstimator {
     /// rad^2, exponentially weighted); `up` is one of the two.
     up_long: Vec3,
     up_fast: Vec3,
-    tilt_misfit: [f32; 2],
+    tilt_misfit: Misfit,
     g_mag: f32,
     /// `[0, 0, g_mag, 0]`: gravity in vehicle axes, as lanes for the
     /// per-sample subtraction.
@@ -672,7 +703,7 @@ pub struct OrientationEstimator {
     /// How far recent speed changes fell from each memory's heading: the
     /// exponentially weighted sum of their squared angles, rad^2, and the
     /// memory the solution follows (`true`: the short one).
-    misfit: [f32; 2],
+    misfit: Misfit,
     fast: bool,
     /// Like `c_gps`, but of the whole change of specific force, its
     /// vertical part kept: the vehicle's forward axis in three dimensions,
@@ -766,7 +797,7 @@ impl OrientationEstimator {
             up: [0.0, 0.0, 1.0],
             up_long: [0.0, 0.0, 1.0],
             up_fast: [0.0, 0.0, 1.0],
-            tilt_misfit: [0.0; 2],
+            tilt_misfit: Misfit::default(),
             g_mag: crate::STANDARD_GRAVITY_MPS2,
             gravity_lanes: f32x4::new([0.0, 0.0, crate::STANDARD_GRAVITY_MPS2, 0.0]),
             quiet_blocks: 0,
@@ -774,7 +805,7 @@ impl OrientationEstimator {
             pending_quiet: [None; 2],
             long: HeadingEvidence::default(),
             long_fast: HeadingEvidence::default(),
-            misfit: [0.0; 2],
+            misfit: Misfit::default(),
             fast: false,
             c_gps3: [0.0; 3],
             sum_v2: 0.0,
@@ -1263,11 +1294,9 @@ impl OrientationEstimator {
         self.n_go *= decay;
         self.n_stop *= decay;
         if !gps_recent {
-            let decay_fast = self.fast_decay(self.cfg.block_s);
-            self.long.m.scale(decay);
-            self.long.n *= decay;
-            self.long_fast.m.scale(decay_fast);
-            self.long_fast.n *= decay_fast;
+            self.long.decay_blocks(decay);
+            self.long_fast
+                .decay_blocks(self.fast_decay(self.cfg.block_s));
         }
 
         let d = sub(mean_f, scale(self.up, self.g_mag));
@@ -1290,10 +1319,8 @@ impl OrientationEstimator {
             self.n_pitch *= decay_p;
         }
         if !gps_recent && h_mag > 0.6 && yaw_rate.is_none_or(|r| r.abs() < 0.04) {
-            for ev in [&mut self.long, &mut self.long_fast] {
-                ev.m.add_outer(h, 1.0);
-                ev.n += 1.0;
-            }
+            self.long.add_block(h);
+            self.long_fast.add_block(h);
             self.m_pitch.add_outer(d, 1.0);
             self.n_pitch += 1.0;
         }
@@ -1383,14 +1410,8 @@ impl OrientationEstimator {
             let follow =
                 |u: Vec3, a: f32| normalize(add(scale(u, 1.0 - a), scale(dir, a))).unwrap_or(dir);
             if self.cfg.tilt_tau_fast_s > 0.0 {
-                let keep = 1.0 - 1.0 / MISFIT_WINDOWS;
-                for (m, u) in self
-                    .tilt_misfit
-                    .iter_mut()
-                    .zip([self.up_long, self.up_fast])
-                {
-                    let a = angle_between(dir, u);
-                    *m = keep * *m + a * a;
+                for (i, u) in [self.up_long, self.up_fast].into_iter().enumerate() {
+                    self.tilt_misfit.add(i, angle_between(dir, u));
                 }
                 let alpha_fast = (self.cfg.block_s / self.cfg.tilt_tau_fast_s).max(first);
                 self.up_fast = follow(self.up_fast, alpha_fast);
@@ -1402,7 +1423,7 @@ impl OrientationEstimator {
                 && !self.swinging
                 && self.last_gps_t_s.is_some()
                 && self.quiet_blocks as f32 >= MISFIT_WINDOWS
-                && self.tilt_misfit[1] < TILT_FAST_RATIO * self.tilt_misfit[0];
+                && self.tilt_misfit.short_fits(TILT_FAST_RATIO);
             self.up = if fast { self.up_fast } else { self.up_long };
             self.g_mag += alpha * (mag - self.g_mag);
         }
@@ -1584,25 +1605,16 @@ impl OrientationEstimator {
             // (the short one only when clearly better: a phone drifting in
             // a cup holder; a mounted phone's heading keeps the long one).
             let dir = if accel >= 0.0 { h } else { scale(h, -1.0) };
-            let keep = 1.0 - 1.0 / MISFIT_WINDOWS;
-            let memories = if self.cfg.heading_tau_fast_s > 0.0 {
-                2
-            } else {
-                0
-            };
-            for (i, ev) in [&self.long, &self.long_fast]
-                .into_iter()
-                .enumerate()
-                .take(memories)
-            {
-                if let Some(f) = ev.gps_heading(self.up, self.cfg.heading_windows_full) {
-                    let a = libm::atan2f(dot(cross(f, dir), self.up), dot(f, dir)).clamp(-1.0, 1.0);
-                    self.misfit[i] = keep * self.misfit[i] + a * a;
+            let two_memories = self.cfg.heading_tau_fast_s > 0.0;
+            if two_memories {
+                for (i, ev) in [&self.long, &self.long_fast].into_iter().enumerate() {
+                    if let Some(f) = ev.gps_heading(self.up, self.cfg.heading_windows_full) {
+                        let a = libm::atan2f(dot(cross(f, dir), self.up), dot(f, dir));
+                        self.misfit.add(i, a.clamp(-1.0, 1.0));
+                    }
                 }
             }
-            self.fast = memories == 2
-                && !self.swinging
-                && self.misfit[1] < FAST_MISFIT_RATIO * self.misfit[0];
+            self.fast = two_memories && !self.swinging && self.misfit.short_fits(FAST_MISFIT_RATIO);
             self.long.add_gps(h, accel);
             self.long_fast.add_gps(h, accel);
             self.c_gps3 = add(self.c_gps3, scale(d, accel));
