@@ -542,6 +542,14 @@ const INIT_AGREEMENT_DEG: f32 = 6.0;
 /// Slowest GPS speed at which speed changes and turns count as the
 /// vehicle's (a person walks at 1-2 m/s).
 const MIN_VEHICLE_SPEED_MPS: f32 = 3.0;
+/// GPS speed from which a phone may be carried on foot, m/s (a standing
+/// vehicle's GPS speed wanders below it).
+const WALK_MIN_SPEED_MPS: f32 = 0.6;
+/// Largest per-axis accelerometer spread of a quiet block at walking pace,
+/// m/s^2: a crawling car's vibration and a hand's jostling stay under it, a
+/// walker's steps (2.5 m/s^2 up and down) do not. 0.5 and 1.0 measured the
+/// same (`safelane evaluate --seeds 3`).
+const WALK_QUIET_MAX_STD_MPS2: f32 = 0.8;
 /// Mean rotation off the vertical over a GPS interval above which the phone
 /// wobbles in a hand or pocket (a vehicle turns about the vertical), rad/s:
 /// then its vertical rate does not say whether the vehicle turned.
@@ -1160,7 +1168,18 @@ impl OrientationEstimator {
         } else {
             normalize(mean_f).unwrap_or(self.up)
         };
-        let calm_imu = std < self.cfg.quiet_max_std_mps2
+        // At walking pace the phone may be in its owner's pocket, on foot:
+        // a step's bounce can pass for a car's vibration (its spread split
+        // over the phone's axes), and the walk would become the tilt (a
+        // courier's phone, put back in its place, was then 10 deg off).
+        let walking_pace = gps_recent
+            && (WALK_MIN_SPEED_MPS..MIN_VEHICLE_SPEED_MPS).contains(&self.last_speed_mps);
+        let max_std = if walking_pace {
+            self.cfg.quiet_max_std_mps2.min(WALK_QUIET_MAX_STD_MPS2)
+        } else {
+            self.cfg.quiet_max_std_mps2
+        };
+        let calm_imu = std < max_std
             && mean_w.is_none_or(|w| {
                 dot(w, vertical).abs() < self.cfg.quiet_max_gyro_rps
                     && norm(w) < self.cfg.quiet_max_rotation_rps
@@ -2128,6 +2147,40 @@ mod tests {
             est.end_block(&b, t);
         }
         est
+    }
+
+    #[test]
+    fn a_phone_carried_at_walking_pace_does_not_take_the_walk_for_its_tilt() {
+        let mount = rotation_from_euler(0.3, -0.2, 2.0);
+        let mut est = drive(mount, true, true, 60);
+        assert_eq!(est.state(), OrientationState::Locked);
+        let old_up = est.up;
+        // In its owner's pocket, on foot at 1.4 m/s: gravity 8 deg off its
+        // place (too little for a move), each step bouncing it by 1 m/s^2
+        // on every axis (a spread a car's vibration may have too).
+        let axis = normalize(cross(old_up, mount[0])).unwrap();
+        let a = 8f32.to_radians();
+        let walk_up = add(
+            scale(old_up, libm::cosf(a)),
+            scale(cross(axis, old_up), libm::sinf(a)),
+        );
+        let mut t = 60.0;
+        for _ in 0..60 {
+            t += 1.0;
+            est.on_gps(t - 0.5, Some(1.4), Some(90.0), Some(t - 0.5));
+            let mut b = BlockStats::default();
+            for k in 0..50 {
+                let step = if k % 2 == 0 { 1.0 } else { -1.0 };
+                b.add(
+                    add(scale(walk_up, 9.81), [step, step, step]),
+                    Some([0.0; 3]),
+                    0.02,
+                );
+            }
+            est.end_block(&b, t);
+        }
+        let off = angle_between(est.up, old_up).to_degrees();
+        assert!(off < 0.5, "the tilt followed the walk by {off} deg");
     }
 
     #[test]
