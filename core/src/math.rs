@@ -127,6 +127,15 @@ pub fn angle_between(a: Vec3, b: Vec3) -> f32 {
     libm::atan2f(norm(c), dot(a, b))
 }
 
+/// `v` turned by `angle_rad` about the unit `axis` (right-handed; Rodrigues).
+pub fn rotate_about(v: Vec3, axis: Vec3, angle_rad: f32) -> Vec3 {
+    let (s, c) = (libm::sinf(angle_rad), libm::cosf(angle_rad));
+    add(
+        add(scale(v, c), scale(cross(axis, v), s)),
+        scale(axis, dot(axis, v) * (1.0 - c)),
+    )
+}
+
 /// Any unit vector perpendicular to the unit vector `u`.
 pub fn any_perpendicular(u: Vec3) -> Vec3 {
     // Cross with the axis least aligned with u, which is never parallel to it.
