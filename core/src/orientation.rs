@@ -202,8 +202,9 @@ pub struct OrientationConfig {
     pub still_max_std_mps2: f32,
     /// Time constant of the gyroscope-tracked swing of a hand-held or
     /// pocketed phone about its mean place, s (see [`crate::wobble`]); 0
-    /// turns the tracking off. Default 3 (car; 2-6 measured, see docs/results.md), 0 (motorcycle: a lean is not
-    /// a swing).
+    /// turns the tracking off. Default 3 (2-6 measured, see
+    /// docs/results.md; on a motorcycle the tracker stands down while the
+    /// bike turns: a lean is not a swing).
     pub wobble_tau_s: f32,
     /// Memory of the swing tracker's gyroscope bias estimate, s. Default 60.
     pub wobble_bias_tau_s: f32,
@@ -251,7 +252,6 @@ impl OrientationConfig {
         Self {
             quiet_max_std_mps2: 3.0,
             moved_gyro_deg: 120.0,
-            wobble_tau_s: 0.0,
             heading_drift_track: false,
             tilt_tau_fast_s: 0.0,
             ..Self::default()
@@ -2482,12 +2482,11 @@ mod tests {
         ] {
             assert_eq!(cfg.validate().err().map(|e| e.field), Some(field));
         }
-        // Off is valid, and is the motorcycle's default.
+        // Off is valid.
         let off = OrientationConfig {
             wobble_tau_s: 0.0,
             ..d
         };
         assert!(off.validate().is_ok());
-        assert!(OrientationConfig::motorcycle().wobble_tau_s <= 0.0);
     }
 }

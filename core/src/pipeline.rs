@@ -36,6 +36,13 @@ const DETECTOR_STEP_S: f32 = 0.04;
 /// hand-held phone's tilt p95 0.2 deg worse, as the turned frame is held
 /// between steps).
 const WOBBLE_STEP_S: f32 = 0.16;
+/// A motorcycle's yaw rate is averaged over this long, s, to tell its turns
+/// (during which its lean would be taken for a swing) from a rider's sway.
+const BIKE_TURN_TAU_S: f32 = 1.0;
+/// Averaged yaw rate beyond which a motorcycle turns, rad/s (a pocketed
+/// rider's sway: 0.1 rad/s at its peaks, about 0.04 averaged; 0.08-0.15
+/// measured alike, 0.05 kept the tracker from ever starting).
+const BIKE_TURN_RPS: f32 = 0.1;
 /// Swing (RMS of its band over a minute) under which the phone counts as
 /// steady, rad: 0.5 deg (mounts measure 0.2-0.45 in the simulator, up to
 /// 0.77 on the real cloudpose drive).
@@ -205,6 +212,8 @@ pub struct Pipeline {
     wobble_min_rad: f32,
     /// Whether `rotation` includes the swing.
     wobble_applied: bool,
+    /// A motorcycle's yaw rate over the last [`BIKE_TURN_TAU_S`], rad/s.
+    bike_yaw_rps: f32,
     /// The tracker measured the phone steady at its last step.
     phone_steady: bool,
     /// The rotation every sample is turned by: the estimator's, turned by
@@ -259,6 +268,7 @@ impl Pipeline {
             wobble_inv_bias_tau_s: 1.0 / cfg.orientation.wobble_bias_tau_s,
             wobble_min_rad: cfg.orientation.wobble_min_deg.to_radians(),
             wobble_applied: false,
+            bike_yaw_rps: 0.0,
             phone_steady: false,
             rotation: crate::math::IDENTITY,
             columns: Columns::from_rows(&crate::math::IDENTITY),
@@ -415,7 +425,14 @@ impl Pipeline {
         } else {
             rate_rps
         };
-        if jumps != self.wobble_frame || !tilt_known {
+        // A motorcycle's lean would be followed as a swing: the tracker
+        // starts again once the bike has stopped turning.
+        let bike_turns = self.cfg.vehicle == VehicleProfile::Motorcycle && {
+            let k = dt_s / (BIKE_TURN_TAU_S + dt_s);
+            self.bike_yaw_rps += k * (rate_rps[2] - self.bike_yaw_rps);
+            self.bike_yaw_rps.abs() > BIKE_TURN_RPS
+        };
+        if jumps != self.wobble_frame || !tilt_known || bike_turns {
             self.wobble_frame = jumps;
             self.wobble.reset();
         } else {

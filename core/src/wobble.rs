@@ -30,8 +30,13 @@
 //!
 //! The vehicle's body roll and pitch (a car leans a degree or two in a hard
 //! corner) turn gravity in the phone too and would be followed like a swing;
-//! a motorcycle's lean is not a swing at all, so the motorcycle profile
-//! leaves the tracker off. A phone in a mount does not swing: the correction
+//! a motorcycle's lean is not a swing at all (20-30 deg in a corner, with
+//! the specific force along the leaning bike's up), so on a motorcycle the
+//! pipeline resets the tracker while the bike turns (its yaw rate over the
+//! last second beyond 0.1 rad/s: a rider's own sway stays under it) and the
+//! tracker needs its 10 s of evidence again after each corner. Taking the
+//! lean out of the rate instead (`atan(v yaw / g)`) made the rider's yaw
+//! sway a 9 deg lean at 15 m/s (docs/results.md, experiments). A phone in a mount does not swing: the correction
 //! applies only while the swing band (what changes between 0.3 s and 1 s)
 //! has carried more than [`crate::OrientationConfig::wobble_min_deg`] (root
 //! mean square) over the last minute. Measured: 0.2-0.45 deg for the
