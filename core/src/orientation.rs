@@ -647,7 +647,9 @@ impl HeadingTrack {
         let Some(f) = self.fwd else {
             return;
         };
-        self.fwd = normalize(reject(math::rotate_about(f, u, self.rate_rps * dt_s), u));
+        // A block turns it by a few hundredths of a degree: to first order.
+        let turned = add(f, scale(cross(u, f), self.rate_rps * dt_s));
+        self.fwd = normalize(reject(turned, u));
         let p = self.p;
         let cross_term = p[0][1] + dt_s * p[1][1];
         self.p = [
