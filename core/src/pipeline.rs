@@ -426,15 +426,18 @@ impl Pipeline {
             rate_rps
         };
         // A motorcycle's lean would be followed as a swing: the tracker
-        // starts again once the bike has stopped turning.
+        // starts again once the bike has stopped turning (the sway's
+        // measured size kept).
         let bike_turns = self.cfg.vehicle == VehicleProfile::Motorcycle && {
             let k = dt_s / (BIKE_TURN_TAU_S + dt_s);
             self.bike_yaw_rps += k * (rate_rps[2] - self.bike_yaw_rps);
             self.bike_yaw_rps.abs() > BIKE_TURN_RPS
         };
-        if jumps != self.wobble_frame || !tilt_known || bike_turns {
+        if jumps != self.wobble_frame || !tilt_known {
             self.wobble_frame = jumps;
             self.wobble.reset();
+        } else if bike_turns {
+            self.wobble.restart_after_turn();
         } else {
             self.wobble.step(
                 rate_rps,
