@@ -130,7 +130,7 @@ impl WobbleTracker {
 
     /// Starts the tracked up again from the estimator's while a motorcycle
     /// turns (its lean is no swing), keeping the swing's measured size and
-    /// the bias: the tracker steps and applies again [`TURN_HOLD_S`] after
+    /// the bias: the tracker steps and applies again 2 s (`TURN_HOLD_S`) after
     /// the turn, not after 10 s of fresh evidence.
     pub fn restart_after_turn(&mut self) {
         *self = Self {
