@@ -581,15 +581,15 @@ const LOCKED_REPLACE_SHARE: f32 = 0.5;
 const MISFIT_WINDOWS: f32 = 20.0;
 /// The heading track is followed while its misfit is under this share of
 /// the long memory's.
-const FAST_MISFIT_RATIO: f32 = 0.95;
+const TRACK_MISFIT_RATIO: f32 = 0.95;
 /// The same for the tilt track against the 20 s average (0.7: hills tilt
 /// p95 1.50 deg instead of 1.38, the cup holder 3.18 instead of 3.22; 10
 /// seeds).
-const TILT_FAST_RATIO: f32 = 0.5;
+const TILT_TRACK_RATIO: f32 = 0.5;
 
 /// How far recent evidence fell from a long memory's estimate (`0`) and a
-/// short one's (`1`): exponentially weighted sums of squared angles, rad^2,
-/// over about [`MISFIT_WINDOWS`] pieces of evidence.
+/// track's prediction (`1`): exponentially weighted sums of squared
+/// angles, rad^2, over about [`MISFIT_WINDOWS`] pieces of evidence.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Misfit([f32; 2]);
 
@@ -599,8 +599,8 @@ impl Misfit {
         self.0[memory] = keep * self.0[memory] + angle_rad * angle_rad;
     }
 
-    /// Whether the short memory fits better than `ratio` times the long.
-    fn short_fits(&self, ratio: f32) -> bool {
+    /// Whether the track fits better than `ratio` times the long memory.
+    fn track_fits(&self, ratio: f32) -> bool {
         self.0[1] < ratio * self.0[0]
     }
 }
@@ -848,9 +848,9 @@ pub struct OrientationEstimator {
     state: OrientationState,
     // Tilt.
     up: Vec3,
-    /// Gravity's direction over the tilt's memory and over the short one,
-    /// and how far recent quiet blocks fell from each (squared angles,
-    /// rad^2, exponentially weighted); `up` is one of the two.
+    /// Gravity's direction averaged over the tilt's memory and tracked with
+    /// its rate, and how far recent quiet blocks fell from each (squared
+    /// angles, rad^2, exponentially weighted); `up` is one of the two.
     up_long: Vec3,
     tilt_track: TiltTrack,
     tilt_misfit: Misfit,
@@ -1612,7 +1612,7 @@ impl OrientationEstimator {
                 && !self.swinging
                 && self.last_gps_t_s.is_some()
                 && self.quiet_blocks as f32 >= MISFIT_WINDOWS
-                && self.tilt_misfit.short_fits(TILT_FAST_RATIO);
+                && self.tilt_misfit.track_fits(TILT_TRACK_RATIO);
             self.up = if fast {
                 self.tilt_track.up
             } else {
@@ -1818,7 +1818,7 @@ impl OrientationEstimator {
             }
             self.fast = self.cfg.heading_drift_track
                 && !self.swinging
-                && self.misfit.short_fits(FAST_MISFIT_RATIO);
+                && self.misfit.track_fits(TRACK_MISFIT_RATIO);
             self.long.add_gps(h, accel);
             self.c_gps3 = add(self.c_gps3, scale(d, accel));
             let v = dot(d, self.up);
