@@ -1799,10 +1799,10 @@ impl OrientationEstimator {
             // heading keeps the long memory).
             let dir = if accel >= 0.0 { h } else { scale(h, -1.0) };
             let angle_to = |f: Vec3| libm::atan2f(dot(cross(f, dir), self.up), dot(f, dir));
-            let long_heading = self
-                .long
-                .gps_heading(self.up, self.cfg.heading_windows_full);
             if self.cfg.heading_drift_track {
+                let long_heading = self
+                    .long
+                    .gps_heading(self.up, self.cfg.heading_windows_full);
                 if let Some(f) = long_heading {
                     self.misfit.add(0, angle_to(f).clamp(-1.0, 1.0));
                     if self.track.fwd.is_none() {

@@ -34,9 +34,10 @@
 //! the specific force along the leaning bike's up), so on a motorcycle the
 //! pipeline starts the tracker again while the bike turns (its yaw rate over
 //! the last second beyond 0.1 rad/s: a rider's own sway stays under it),
-//! keeping the sway's measured size, and it tracks again 2 s after the turn. Taking the
-//! lean out of the rate instead (`atan(v yaw / g)`) made the rider's yaw
-//! sway a 9 deg lean at 15 m/s (docs/results.md, experiments). A phone in a mount does not swing: the correction
+//! keeping the sway's measured size, and it tracks again 2 s after the
+//! turn. Taking the lean out of the rate instead (`atan(v yaw / g)`) made
+//! the rider's yaw sway a 9 deg lean at 15 m/s (docs/results.md,
+//! experiments). A phone in a mount does not swing: the correction
 //! applies only while the swing band (what changes between 0.3 s and 1 s)
 //! has carried more than [`crate::OrientationConfig::wobble_min_deg`] (root
 //! mean square) over the last minute. Measured: 0.2-0.45 deg for the
@@ -133,13 +134,25 @@ impl WobbleTracker {
     /// the bias: the tracker steps and applies again 2 s (`TURN_HOLD_S`) after
     /// the turn, not after 10 s of fresh evidence.
     pub fn restart_after_turn(&mut self) {
+        self.restart_held(self.hold_s.max(TURN_HOLD_S), true);
+    }
+
+    /// Starts the tracked up again from the estimator's, held for `hold_s`;
+    /// the bias is the phone's and stays, and so does the swing's measured
+    /// size with `keep_swing`.
+    fn restart_held(&mut self, hold_s: f32, keep_swing: bool) {
+        let (swing_sq, swing_weight) = if keep_swing {
+            (self.swing_sq, self.swing_weight)
+        } else {
+            (0.0, 0.0)
+        };
         *self = Self {
-            swing_sq: self.swing_sq,
-            swing_weight: self.swing_weight,
+            swing_sq,
+            swing_weight,
             bias_sum: self.bias_sum,
             bias_weight: self.bias_weight,
             inv_weight: self.inv_weight,
-            hold_s: self.hold_s.max(TURN_HOLD_S),
+            hold_s,
             ..Self::new()
         };
     }
@@ -244,13 +257,7 @@ impl WobbleTracker {
             // Not a swing (or not a number): start again from the
             // estimator's up, after the hold (the bias is the phone's and
             // stays).
-            *self = Self {
-                bias_sum: self.bias_sum,
-                bias_weight: self.bias_weight,
-                inv_weight: self.inv_weight,
-                hold_s: HOLD_S,
-                ..Self::new()
-            };
+            self.restart_held(HOLD_S, false);
             return;
         }
         self.up = u;
