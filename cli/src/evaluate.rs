@@ -3,7 +3,7 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use safelane_core::{PipelineConfig, VehicleProfile};
-use safelane_fixtures::eval::{OrientationReport, evaluate_orientation, percentile};
+use safelane_fixtures::eval::{OrientationReport, Relock, evaluate_orientation, percentile};
 use safelane_fixtures::{scenario, simulate};
 use serde_json::json;
 
@@ -50,7 +50,7 @@ pub fn run(
     );
     if !as_json {
         say!(
-            "{:<16} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>7}",
+            "{:<16} {:>6} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>5} {:>8} {:>7}",
             "scenario",
             "hours",
             "tilt p50",
@@ -59,6 +59,7 @@ pub fn run(
             "yaw p95",
             "lock max",
             "relock",
+            "short",
             "locked",
             "moves"
         )?;
@@ -77,7 +78,7 @@ pub fn run(
             if let Some(r) = evaluate_orientation(&trip, cfg) {
                 agg.tilt_errors_deg.extend(&r.tilt_errors_deg);
                 agg.yaw_errors_deg.extend(&r.yaw_errors_deg);
-                agg.relock_s.extend(&r.relock_s);
+                agg.relocks.extend(&r.relocks);
                 agg.moves_detected += r.moves_detected;
                 agg.moves_true += r.moves_true;
                 lock_times.push(r.time_to_lock_s);
@@ -88,8 +89,17 @@ pub fn run(
         let fmt = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
         let never = lock_times.iter().filter(|t| t.is_none()).count();
         let lock_max = lock_times.iter().flatten().copied().reduce(f64::max);
-        let relocked: Vec<f32> = agg.relock_s.iter().flatten().map(|v| *v as f32).collect();
-        let relock_missed = agg.relock_s.iter().filter(|r| r.is_none()).count();
+        let mut relocked: Vec<f32> = Vec::new();
+        let mut missed_in_place_s: Vec<f32> = Vec::new();
+        let mut cut_short_in_place_s: Vec<f32> = Vec::new();
+        for r in &agg.relocks {
+            match *r {
+                Relock::After(t) => relocked.push(t as f32),
+                Relock::Missed { in_place_s } => missed_in_place_s.push(in_place_s as f32),
+                Relock::CutShort { in_place_s } => cut_short_in_place_s.push(in_place_s as f32),
+            }
+        }
+        let relock_missed = missed_in_place_s.len();
         let tilt = (
             percentile(&agg.tilt_errors_deg, 0.5),
             percentile(&agg.tilt_errors_deg, 0.95),
@@ -109,6 +119,9 @@ pub fn run(
                         "time_to_lock_max_s": lock_max, "never_locked": never,
                         "relock_max_s": percentile(&relocked, 1.0), "relock_missed": relock_missed,
                         "relock_s": relocked,
+                        "relock_missed_in_place_s": missed_in_place_s,
+                        "relock_cut_short": cut_short_in_place_s.len(),
+                        "relock_cut_short_in_place_s": cut_short_in_place_s,
                         "locked_fraction": locked_fraction,
                         "moves_detected": agg.moves_detected, "moves_true": agg.moves_true,
                     })
@@ -121,13 +134,18 @@ pub fn run(
                 (None, _) => "never".into(),
             };
             let relock = match (percentile(&relocked, 1.0), relock_missed) {
-                (_, m) if m > 0 => format!("{m} missed"),
-                (Some(t), _) => format!("{t:.0}s"),
-                (None, _) => "-".into(),
+                (Some(t), 0) => format!("{t:.0}s"),
+                (Some(t), m) => format!("{t:.0}s/{m}x"),
+                (None, 0) => "-".into(),
+                (None, m) => format!("never/{m}x"),
+            };
+            let short = match cut_short_in_place_s.len() {
+                0 => "-".to_string(),
+                n => n.to_string(),
             };
             bar.suspend(|| -> std::io::Result<()> {
                 say!(
-                    "{:<16} {:>6.2} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7.0}% {:>3}/{:<3}",
+                    "{:<16} {:>6.2} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>5} {:>7.0}% {:>3}/{:<3}",
                     s.name,
                     hours,
                     fmt(tilt.0),
@@ -136,6 +154,7 @@ pub fn run(
                     fmt(yaw.1),
                     lock,
                     relock,
+                    short,
                     100.0 * locked_fraction,
                     agg.moves_detected,
                     agg.moves_true
@@ -148,7 +167,7 @@ pub fn run(
     bar.finish_and_clear();
     if !as_json {
         say!(
-            "all: tilt p95 {:.2} deg, yaw p95 {:.2} deg (errors in degrees; lock = time from first manoeuvre to lock, max over seeds; relock = max after a handling; moves = detected/true handlings)",
+            "all: tilt p95 {:.2} deg, yaw p95 {:.2} deg (errors in degrees; lock = time from first manoeuvre to lock, max over seeds; relock = max time to re-lock after a handling, /Nx: N never re-locked in 60 s or more in place; short = handlings without a re-lock before the next one (or the trip's end) came within 60 s; moves = detected/true handlings)",
             percentile(&all.tilt_errors_deg, 0.95).unwrap_or(f32::NAN),
             percentile(&all.yaw_errors_deg, 0.95).unwrap_or(f32::NAN)
         )?;
