@@ -35,6 +35,17 @@ pub const MANOEUVRES_HEADER: &str = "kind,direction,start_s,end_s,peak_mps2,hars
 /// Header of `meta.csv`.
 pub const META_HEADER: &str = "scenario,seed,vehicle";
 
+/// Decimal places kept of IMU and GPS times (microseconds).
+const TIME_DECIMALS: i32 = 6;
+/// Decimal places kept of latitudes and longitudes (1e-7 deg, about 1 cm).
+const DEGREE_DECIMALS: i32 = 7;
+/// Decimal places kept of event and truth-track times (milliseconds).
+const EVENT_TIME_DECIMALS: i32 = 3;
+/// [`TIME_DECIMALS`] and the others as `format!` precisions.
+const TIME_PREC: usize = TIME_DECIMALS as usize;
+const DEGREE_PREC: usize = DEGREE_DECIMALS as usize;
+const EVENT_PREC: usize = EVENT_TIME_DECIMALS as usize;
+
 /// Where a simulated trip came from (`meta.csv`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TripMeta {
@@ -305,12 +316,33 @@ impl Cells<'_> {
             .ok_or_else(|| format!("column {name}: empty"))
     }
 
+    /// A number the format keeps to `decimals` places (times, positions):
+    /// read to that resolution, so a trip written back holds what was read
+    /// (`6.6666666` in `truth.csv` is read as 6.667 s).
+    fn f64_to(&self, i: usize, name: &str, decimals: i32) -> Result<f64, String> {
+        Ok(to_resolution(self.f64(i, name)?, decimals))
+    }
+
     fn opt_f32(&self, i: usize, name: &str) -> Result<Option<f32>, String> {
         Ok(self.opt_f64(i, name)?.map(|v| v as f32))
     }
 
     fn f32(&self, i: usize, name: &str) -> Result<f32, String> {
         Ok(self.f64(i, name)? as f32)
+    }
+}
+
+/// `x` rounded to `decimals` places: the double nearest to the decimal
+/// that `format!("{x:.decimals$}")` prints, so that printing and parsing it
+/// again gives it back. Beyond 2^52 units of the last place the double is
+/// coarser than the resolution and printed exactly; it is left as it is.
+fn to_resolution(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    let units = x * scale;
+    if units.abs() < 4.5e15 {
+        units.round() / scale
+    } else {
+        x
     }
 }
 
@@ -368,7 +400,7 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             _ => return Err("gyro cells must be all empty or all filled".into()),
         };
         trip.imu.push(ImuSample {
-            t_s: c.f64(0, "t_s")?,
+            t_s: c.f64_to(0, "t_s", TIME_DECIMALS)?,
             accel_mps2: [c.f32(1, "ax")?, c.f32(2, "ay")?, c.f32(3, "az")?],
             gyro_rps,
         });
@@ -376,9 +408,9 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
     })?;
     Rows::required(dir, files, "gps.csv", GPS_HEADER)?.each(6, |c| {
         trip.gps.push(GpsFix {
-            t_s: c.f64(0, "t_s")?,
-            lat_deg: c.f64(1, "lat")?,
-            lon_deg: c.f64(2, "lon")?,
+            t_s: c.f64_to(0, "t_s", TIME_DECIMALS)?,
+            lat_deg: c.f64_to(1, "lat", DEGREE_DECIMALS)?,
+            lon_deg: c.f64_to(2, "lon", DEGREE_DECIMALS)?,
             speed_mps: c.opt_f32(3, "speed_mps")?,
             bearing_deg: c.opt_f32(4, "bearing_deg")?,
             accuracy_m: c.opt_f32(5, "accuracy_m")?,
@@ -392,8 +424,8 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             v.push(TruthEvent {
                 kind,
                 direction,
-                start_s: c.f64(2, "start_s")?,
-                end_s: c.f64(3, "end_s")?,
+                start_s: c.f64_to(2, "start_s", EVENT_TIME_DECIMALS)?,
+                end_s: c.f64_to(3, "end_s", EVENT_TIME_DECIMALS)?,
             });
             Ok(())
         })?;
@@ -413,7 +445,7 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
                 other => return Err(format!("column mounted: `{other}` is not 0 or 1")),
             };
             v.push(TruthOrientation {
-                t_s: c.f64(0, "t_s")?,
+                t_s: c.f64_to(0, "t_s", EVENT_TIME_DECIMALS)?,
                 roll_deg: c.f32(1, "roll_deg")?,
                 pitch_deg: c.f32(2, "pitch_deg")?,
                 yaw_deg: c.f32(3, "yaw_deg")?,
@@ -435,8 +467,8 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             v.push(Manoeuvre {
                 kind,
                 direction,
-                start_s: c.f64(2, "start_s")?,
-                end_s: c.f64(3, "end_s")?,
+                start_s: c.f64_to(2, "start_s", EVENT_TIME_DECIMALS)?,
+                end_s: c.f64_to(3, "end_s", EVENT_TIME_DECIMALS)?,
                 peak_mps2: c.f32(4, "peak_mps2")?,
                 harsh,
             });
@@ -502,9 +534,12 @@ fn write_file(
     w.flush().map_err(io)
 }
 
-/// Writes a trip directory (created if needed). Numbers are written with
-/// enough digits to round-trip: microseconds for time, 1e-7 degrees
-/// (about 1 cm) for positions.
+/// Writes a trip directory (created if needed). Times and positions are
+/// written to the format's resolution (microseconds for IMU and GPS times,
+/// milliseconds for events and the truth track, 1e-7 degrees, about 1 cm,
+/// for positions), which is what the reader keeps of them; every other
+/// number with the fewest digits that read back to the same value. A trip
+/// read and written back is the same trip.
 pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
     std::fs::create_dir_all(dir).map_err(|source| TripError::Io {
         path: dir.to_path_buf(),
@@ -517,8 +552,10 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
         trip.imu.iter().map(|s| {
             let [ax, ay, az] = s.accel_mps2;
             match s.gyro_rps {
-                Some([gx, gy, gz]) => format!("{:.6},{ax},{ay},{az},{gx},{gy},{gz}", s.t_s),
-                None => format!("{:.6},{ax},{ay},{az},,,", s.t_s),
+                Some([gx, gy, gz]) => {
+                    format!("{:.TIME_PREC$},{ax},{ay},{az},{gx},{gy},{gz}", s.t_s)
+                }
+                None => format!("{:.TIME_PREC$},{ax},{ay},{az},,,", s.t_s),
             }
         }),
     )?;
@@ -528,7 +565,7 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
         GPS_HEADER,
         trip.gps.iter().map(|f| {
             format!(
-                "{:.6},{:.7},{:.7},{},{},{}",
+                "{:.TIME_PREC$},{:.DEGREE_PREC$},{:.DEGREE_PREC$},{},{},{}",
                 f.t_s,
                 f.lat_deg,
                 f.lon_deg,
@@ -545,7 +582,7 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
             TRUTH_HEADER,
             truth.iter().map(|e| {
                 format!(
-                    "{},{},{:.3},{:.3}",
+                    "{},{},{:.EVENT_PREC$},{:.EVENT_PREC$}",
                     e.kind,
                     dir_str(e.direction),
                     e.start_s,
@@ -561,7 +598,7 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
             TRUTH_ORIENTATION_HEADER,
             track.iter().map(|o| {
                 format!(
-                    "{:.3},{:.4},{:.4},{:.4},{}",
+                    "{:.EVENT_PREC$},{},{},{},{}",
                     o.t_s,
                     o.roll_deg,
                     o.pitch_deg,
@@ -578,7 +615,7 @@ pub fn write_trip(dir: &Path, trip: &Trip) -> Result<(), TripError> {
             MANOEUVRES_HEADER,
             m.iter().map(|e| {
                 format!(
-                    "{},{},{:.3},{:.3},{:.3},{}",
+                    "{},{},{:.EVENT_PREC$},{:.EVENT_PREC$},{},{}",
                     e.kind,
                     dir_str(e.direction),
                     e.start_s,
@@ -663,6 +700,44 @@ mod tests {
         write_trip(dir.path(), &trip).unwrap();
         let back = read_trip(dir.path()).unwrap();
         assert_eq!(back, trip);
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // exactly the double the writer's digits read as
+    fn numbers_finer_than_the_format_are_read_to_its_resolution_and_written_back_alike() {
+        // Found by the fuzzer: a truth event ending at 6.6666666 s was written
+        // as 6.667 and read back as another trip.
+        let files: [(&str, &[u8]); 4] = [
+            (
+                "imu.csv",
+                b"t_s,ax,ay,az,gx,gy,gz\n0.12345678,0.1,0.2,9.8123456789,,,\n",
+            ),
+            (
+                "gps.csv",
+                b"t_s,lat,lon,speed_mps,bearing_deg,accuracy_m\n1.0000004,60.123456789,24.98765432,3.5,,\n",
+            ),
+            (
+                "truth.csv",
+                b"kind,direction,start_s,end_s\nharsh_acceleration,,4,6.6666666\n",
+            ),
+            (
+                "truth_orientation.csv",
+                b"t_s,roll_deg,pitch_deg,yaw_deg,mounted\n0.33333,12.3456789,-0.000012,1234.56789,1\n",
+            ),
+        ];
+        let trip = parse_trip(Path::new("upload"), &files).unwrap();
+        assert_eq!(trip.imu[0].t_s, 0.123457);
+        assert_eq!(trip.gps[0].t_s, 1.0);
+        assert_eq!(trip.gps[0].lat_deg, 60.1234568);
+        assert_eq!(trip.truth.as_ref().unwrap()[0].end_s, 6.667);
+        let track = trip.truth_orientation.as_ref().unwrap();
+        assert_eq!(track[0].t_s, 0.333);
+        // Angles and forces keep every digit an f32 holds.
+        assert_eq!(track[0].roll_deg, 12.345_678_9_f64 as f32);
+        assert_eq!(trip.imu[0].accel_mps2[2], 9.812_345_678_9_f64 as f32);
+        let dir = tempfile::tempdir().unwrap();
+        write_trip(dir.path(), &trip).unwrap();
+        assert_eq!(read_trip(dir.path()).unwrap(), trip);
     }
 
     #[test]
