@@ -570,7 +570,9 @@ const STOP_RING: usize = 3;
 /// averaged in (an acceleration the GPS missed, a phone being handled).
 const TILT_OUTLIER_DEG: f32 = 10.0;
 /// GPS speed-change windows (decayed count) at which the pitch correction
-/// counts in full; with fewer it is scaled down in proportion. (A hard
+/// counts in full; with fewer it is scaled down in proportion (the no-GPS
+/// correction from longitudinal blocks waits for this many: scaled alike,
+/// every row measured the same). (A hard
 /// threshold here dropped a 1.9 deg correction at once when the count
 /// decayed past it, standing after a crash: the crash row's tilt p95 2.74
 /// deg against 1.72 with the scaling and the hold below.)
