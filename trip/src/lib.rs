@@ -36,15 +36,11 @@ pub const MANOEUVRES_HEADER: &str = "kind,direction,start_s,end_s,peak_mps2,hars
 pub const META_HEADER: &str = "scenario,seed,vehicle";
 
 /// Decimal places kept of IMU and GPS times (microseconds).
-const TIME_DECIMALS: i32 = 6;
+const TIME_PREC: usize = 6;
 /// Decimal places kept of latitudes and longitudes (1e-7 deg, about 1 cm).
-const DEGREE_DECIMALS: i32 = 7;
+const DEGREE_PREC: usize = 7;
 /// Decimal places kept of event and truth-track times (milliseconds).
-const EVENT_TIME_DECIMALS: i32 = 3;
-/// [`TIME_DECIMALS`] and the others as `format!` precisions.
-const TIME_PREC: usize = TIME_DECIMALS as usize;
-const DEGREE_PREC: usize = DEGREE_DECIMALS as usize;
-const EVENT_PREC: usize = EVENT_TIME_DECIMALS as usize;
+const EVENT_PREC: usize = 3;
 
 /// Where a simulated trip came from (`meta.csv`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,7 +315,7 @@ impl Cells<'_> {
     /// A number the format keeps to `decimals` places (times, positions):
     /// read to that resolution, so a trip written back holds what was read
     /// (`6.6666666` in `truth.csv` is read as 6.667 s).
-    fn f64_to(&self, i: usize, name: &str, decimals: i32) -> Result<f64, String> {
+    fn f64_to(&self, i: usize, name: &str, decimals: usize) -> Result<f64, String> {
         Ok(to_resolution(self.f64(i, name)?, decimals))
     }
 
@@ -336,8 +332,8 @@ impl Cells<'_> {
 /// that `format!("{x:.decimals$}")` prints, so that printing and parsing it
 /// again gives it back. Beyond 2^52 units of the last place the double is
 /// coarser than the resolution and printed exactly; it is left as it is.
-fn to_resolution(x: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
+fn to_resolution(x: f64, decimals: usize) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
     let units = x * scale;
     if units.abs() < 4.5e15 {
         units.round() / scale
@@ -400,7 +396,7 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             _ => return Err("gyro cells must be all empty or all filled".into()),
         };
         trip.imu.push(ImuSample {
-            t_s: c.f64_to(0, "t_s", TIME_DECIMALS)?,
+            t_s: c.f64_to(0, "t_s", TIME_PREC)?,
             accel_mps2: [c.f32(1, "ax")?, c.f32(2, "ay")?, c.f32(3, "az")?],
             gyro_rps,
         });
@@ -408,9 +404,9 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
     })?;
     Rows::required(dir, files, "gps.csv", GPS_HEADER)?.each(6, |c| {
         trip.gps.push(GpsFix {
-            t_s: c.f64_to(0, "t_s", TIME_DECIMALS)?,
-            lat_deg: c.f64_to(1, "lat", DEGREE_DECIMALS)?,
-            lon_deg: c.f64_to(2, "lon", DEGREE_DECIMALS)?,
+            t_s: c.f64_to(0, "t_s", TIME_PREC)?,
+            lat_deg: c.f64_to(1, "lat", DEGREE_PREC)?,
+            lon_deg: c.f64_to(2, "lon", DEGREE_PREC)?,
             speed_mps: c.opt_f32(3, "speed_mps")?,
             bearing_deg: c.opt_f32(4, "bearing_deg")?,
             accuracy_m: c.opt_f32(5, "accuracy_m")?,
@@ -424,8 +420,8 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             v.push(TruthEvent {
                 kind,
                 direction,
-                start_s: c.f64_to(2, "start_s", EVENT_TIME_DECIMALS)?,
-                end_s: c.f64_to(3, "end_s", EVENT_TIME_DECIMALS)?,
+                start_s: c.f64_to(2, "start_s", EVENT_PREC)?,
+                end_s: c.f64_to(3, "end_s", EVENT_PREC)?,
             });
             Ok(())
         })?;
@@ -445,7 +441,7 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
                 other => return Err(format!("column mounted: `{other}` is not 0 or 1")),
             };
             v.push(TruthOrientation {
-                t_s: c.f64_to(0, "t_s", EVENT_TIME_DECIMALS)?,
+                t_s: c.f64_to(0, "t_s", EVENT_PREC)?,
                 roll_deg: c.f32(1, "roll_deg")?,
                 pitch_deg: c.f32(2, "pitch_deg")?,
                 yaw_deg: c.f32(3, "yaw_deg")?,
@@ -467,8 +463,8 @@ fn read_with<'a>(dir: &Path, files: &Open<'a>) -> Result<Trip, TripError> {
             v.push(Manoeuvre {
                 kind,
                 direction,
-                start_s: c.f64_to(2, "start_s", EVENT_TIME_DECIMALS)?,
-                end_s: c.f64_to(3, "end_s", EVENT_TIME_DECIMALS)?,
+                start_s: c.f64_to(2, "start_s", EVENT_PREC)?,
+                end_s: c.f64_to(3, "end_s", EVENT_PREC)?,
                 peak_mps2: c.f32(4, "peak_mps2")?,
                 harsh,
             });
