@@ -2083,9 +2083,7 @@ mod tests {
     ) -> OrientationEstimator {
         let mut est = OrientationEstimator::new(OrientationConfig::default());
         let mut fixes: Vec<(f64, f32)> = Vec::new();
-        let fs = 50;
         let mut v = 0.0f32;
-        let phone_from_vehicle = transpose(&mount);
         for s in 0..seconds {
             // 5 s parked, then a 12 s cycle: 3 s accelerate at +2, 4 s
             // cruise, 3 s brake at -2, 2 s stopped.
@@ -2096,17 +2094,8 @@ mod tests {
                 7..=9 => -2.0,
                 _ => 0.0,
             };
-            let mut block = BlockStats::default();
-            for i in 0..fs {
-                let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
-                let f_vehicle = add(
-                    [a, jitter, crate::STANDARD_GRAVITY_MPS2 + jitter],
-                    bias_vehicle,
-                );
-                let f = mat_vec(&phone_from_vehicle, f_vehicle);
-                let w = with_gyro.then_some([0.0; 3]);
-                block.add(f, w, 1.0 / fs as f32);
-            }
+            let f_vehicle = add([a, 0.0, crate::STANDARD_GRAVITY_MPS2], bias_vehicle);
+            let block = second_block(mount, f_vehicle, s, with_gyro);
             v = (v + a).max(0.0);
             let t = s as f64 + 1.0;
             est.push_bucket(&block, t - 1.0, t, true);
@@ -2164,15 +2153,23 @@ mod tests {
         }
     }
 
-    /// One second of samples at 50 Hz of the specific force `f_vehicle`
-    /// (vehicle axes, plus a little jitter) and the GPS fix at its end.
-    fn push_second(est: &mut OrientationEstimator, mount: Mat3, f_vehicle: Vec3, t: f64, v: f32) {
+    /// Second `s` of samples at 50 Hz of the specific force `f_vehicle`
+    /// (vehicle axes, plus a little jitter on its left and up axes), the
+    /// phone held by `mount`, still.
+    fn second_block(mount: Mat3, f_vehicle: Vec3, s: usize, with_gyro: bool) -> BlockStats {
         let mut block = BlockStats::default();
         for i in 0..50 {
-            let jitter = ((i * 7919 + t as usize * 104729) % 13) as f32 * 0.01 - 0.06;
+            let jitter = ((i * 7919 + s * 104729) % 13) as f32 * 0.01 - 0.06;
             let f = mat_vec(&transpose(&mount), add(f_vehicle, [0.0, jitter, jitter]));
-            block.add(f, Some([0.0; 3]), 0.02);
+            block.add(f, with_gyro.then_some([0.0; 3]), 0.02);
         }
+        block
+    }
+
+    /// [`second_block`] ending at `t`, with a gyroscope, and the GPS fix at
+    /// its end.
+    fn push_second(est: &mut OrientationEstimator, mount: Mat3, f_vehicle: Vec3, t: f64, v: f32) {
+        let block = second_block(mount, f_vehicle, t as usize, true);
         est.push_bucket(&block, t - 1.0, t, true);
         est.on_gps(t, Some(v), Some(90.0), Some(t));
     }
