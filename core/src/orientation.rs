@@ -579,11 +579,14 @@ const TILT_OUTLIER_DEG: f32 = 10.0;
 const PITCH_MIN_WINDOWS: f32 = 3.0;
 /// Memory of the pitch evidence while the vehicle moves, s. While it stands
 /// (GPS speed under [`STANDSTILL_MPS`]) the evidence is held: neither the
-/// phone in its mount nor the body's pitch changes. Not for a phone whose
-/// tilt the track follows (a drifting cup holder turns the forward axis the
-/// evidence points along; held there, its tilt p95 3.57 -> 3.77 deg).
+/// phone in its mount nor the body's pitch changes. Not while the tilt
+/// track fits recent quiet blocks clearly better than the average (a
+/// drifting cup holder turns the forward axis the evidence points along;
+/// held there, its tilt p95 3.57 -> 3.77 deg).
 const PITCH_TAU_S: f32 = 30.0;
-/// [`PITCH_TAU_S`] for a phone whose tilt the track follows, s: its forward
+/// [`PITCH_TAU_S`] while the tilt track fits recent quiet blocks clearly
+/// better than the average (the fit alone, not the other conditions on
+/// following the track), s: a drifting phone's forward
 /// axis turns in phone axes, where the evidence is summed, and 30 s of it
 /// lag the drift (cup holder tilt p95 3.61 deg with 30 s, 3.04 with 15,
 /// 2.99 with 10; the 7 % grades of hills-dash, which the track follows too,
@@ -1810,9 +1813,9 @@ impl OrientationEstimator {
             None => yaw_rate_ok && interval.n_gyro() > 0.0,
         };
         self.long.decay(1.0 - dt / self.heading_tau_s());
-        // A phone whose tilt the track follows turns in the vehicle: its
-        // evidence, in phone axes, goes stale faster, and it is not held
-        // while the vehicle stands.
+        // A phone whose tilt track fits clearly better than the average
+        // turns in the vehicle: its evidence, in phone axes, goes stale
+        // faster, and it is not held while the vehicle stands.
         let drifting = self.tilt_misfit.track_fits(TILT_TRACK_RATIO);
         let decay_p = if drifting {
             1.0 - dt / PITCH_TAU_DRIFT_S
